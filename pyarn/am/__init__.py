@@ -1,0 +1,1 @@
+"""``pyarn-am``: the pure-Python ApplicationMaster."""

@@ -1,0 +1,1 @@
+"""HDFS: the NameNode client, block transfer, and a file-system API."""

@@ -1,0 +1,1 @@
+"""YARN: typed records, the ResourceManager client, the AM⇄RM and AM⇄NM clients."""
