@@ -1,0 +1,199 @@
+"""How a connection authenticates: token selection and SASL set-up for both sides.
+
+Client: :func:`select_token` picks the token for a protocol and address (Java
+does this with a per-protocol token selector); :func:`client_negotiation`
+builds the SASL state machine for it. Server: :class:`ServerAuth` says which
+methods a port accepts and checks tokens with a pluggable secret manager.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import socket
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import attrs
+
+from ..errors import InvalidTokenError, RemoteError
+from ..security.tokens import (
+    AMRM_TOKEN_KIND,
+    HDFS_BLOCK_TOKEN_KIND,
+    HDFS_DELEGATION_TOKEN_KIND,
+    NM_TOKEN_KIND,
+    RM_DELEGATION_TOKEN_KIND,
+    Token,
+)
+from ..security.user import User
+from .constants import AuthMethod, Qop
+from .sasl.digest_md5 import DigestMd5Client, DigestMd5Server, token_credentials
+from .sasl.negotiation import SaslAuth, SaslClientNegotiation, SaslServerNegotiation
+
+#: Token kinds each protocol accepts (Java's ``@TokenInfo`` selectors, PROTOCOL-FACTS §4.4).
+TOKEN_KINDS: Dict[str, Tuple[str, ...]] = {
+    "org.apache.hadoop.yarn.api.ApplicationClientProtocolPB": (RM_DELEGATION_TOKEN_KIND,),
+    "org.apache.hadoop.yarn.api.ApplicationMasterProtocolPB": (AMRM_TOKEN_KIND,),
+    "org.apache.hadoop.yarn.api.ContainerManagementProtocolPB": (NM_TOKEN_KIND,),
+    "org.apache.hadoop.hdfs.protocol.ClientProtocol": (HDFS_DELEGATION_TOKEN_KIND,),
+    "org.apache.hadoop.hdfs.protocol.ClientDatanodeProtocol": (HDFS_BLOCK_TOKEN_KIND,),
+}
+
+#: What a TOKEN server advertises (SaslRpcServer: protocol "", serverId "default").
+TOKEN_PROTOCOL = ""
+TOKEN_SERVER_ID = "default"
+
+
+def _service_matches(service: str, address: str) -> bool:
+    """Whether a token service (``host:port``, maybe a comma list; empty = any) names ``address``."""
+    if not service:
+        return True
+    services = {s.strip() for s in service.split(",")}
+    if address in services:
+        return True
+    host, _, port = address.rpartition(":")
+    try:
+        ip = socket.gethostbyname(host)
+    except OSError:
+        return False
+    return f"{ip}:{port}" in services
+
+
+def select_token(user: User, protocol: str, address: str,
+                 kinds: Optional[Sequence[str]] = None) -> Optional[Token]:
+    """The first of ``user``'s tokens usable for ``protocol`` at ``address``.
+
+    ``kinds`` defaults to :data:`TOKEN_KINDS` for the protocol; a protocol with
+    no entry takes no token unless ``kinds`` is given.
+    """
+    wanted = tuple(kinds) if kinds is not None else TOKEN_KINDS.get(protocol, ())
+    for token in user.tokens:
+        if token.kind in wanted and _service_matches(token.service, address):
+            return token
+    return None
+
+
+def client_negotiation(token: Optional[Token], *, qops: Sequence[Qop] = (Qop.AUTH,),
+                       allow_simple: bool = True) -> SaslClientNegotiation:
+    """The client SASL state machine for a connection holding ``token`` (or none)."""
+    factories = {}
+    if token is not None:
+        def token_mechanism(auth: SaslAuth) -> Optional[DigestMd5Client]:
+            if auth.mechanism != DigestMd5Client.name:
+                return None
+            username, password = token_credentials(token.identifier, token.password)
+            return DigestMd5Client(username, password, protocol=auth.protocol, server_id=auth.serverId,
+                                   qops=qops)
+        factories[AuthMethod.TOKEN.name] = token_mechanism
+    return SaslClientNegotiation(factories, allow_simple=allow_simple)
+
+
+class SecretManager:
+    """Checks tokens for a server: subclass it, or pass a plain callable to :class:`ServerAuth`.
+
+    :meth:`retrieve_password` returns the password of a token identifier or
+    raises :class:`~pyarn.errors.InvalidTokenError`; :meth:`user_of` names the
+    user a token identifier stands for (the authorization id by default).
+    """
+
+    def retrieve_password(self, identifier: bytes) -> bytes:
+        raise NotImplementedError
+
+    def user_of(self, identifier: bytes) -> Optional[str]:
+        return None
+
+
+class _CallableSecretManager(SecretManager):
+    def __init__(self, function: Callable[[bytes], bytes]) -> None:
+        self._function = function
+
+    def retrieve_password(self, identifier: bytes) -> bytes:
+        return self._function(identifier)
+
+
+SecretManagerLike = Union[SecretManager, Callable[[bytes], bytes]]
+
+
+def _as_secret_manager(value: Optional[SecretManagerLike]) -> Optional[SecretManager]:
+    if value is None or hasattr(value, "retrieve_password"):
+        return value  # type: ignore[return-value]
+    if callable(value):
+        return _CallableSecretManager(value)
+    raise TypeError(f"secret_manager must be a SecretManager or a callable, not {type(value).__name__}")
+
+
+def _methods(value) -> Tuple[AuthMethod, ...]:
+    methods = tuple(AuthMethod.from_name(m) if isinstance(m, str) else m for m in value)
+    if not methods:
+        raise ValueError("ServerAuth.methods: at least one auth method is needed")
+    return methods
+
+
+@attrs.frozen
+class ServerAuth:
+    """The auth methods one server port accepts, in preference order.
+
+    ``methods=(AuthMethod.TOKEN,)`` makes a token-only port (like YARN's
+    scheduler port); TOKEN needs ``secret_manager``.
+    """
+
+    methods: Tuple[AuthMethod, ...] = attrs.field(default=(AuthMethod.SIMPLE,), converter=_methods)
+    secret_manager: Optional[SecretManager] = attrs.field(default=None, converter=_as_secret_manager)
+    qops: Tuple[Qop, ...] = attrs.field(default=(Qop.AUTH,), converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if AuthMethod.TOKEN in self.methods and self.secret_manager is None:
+            raise ValueError("ServerAuth: TOKEN authentication requires a secret_manager")
+        unsupported = [m.name for m in self.methods if m not in (AuthMethod.SIMPLE, AuthMethod.TOKEN)]
+        if unsupported:
+            raise ValueError(f"ServerAuth: auth method(s) {unsupported} are not supported by pyarn's "
+                             "server yet")
+
+    @property
+    def simple_allowed(self) -> bool:
+        return AuthMethod.SIMPLE in self.methods
+
+    def negotiation(self) -> SaslServerNegotiation:
+        """A fresh server SASL state machine for one connection."""
+        advertised: Dict[AuthMethod, SaslAuth] = {}
+        factories: Dict[AuthMethod, Callable[[], DigestMd5Server]] = {}
+        if AuthMethod.TOKEN in self.methods:
+            advertised[AuthMethod.TOKEN] = SaslAuth(
+                method=AuthMethod.TOKEN.name, mechanism=DigestMd5Server.name,
+                protocol=TOKEN_PROTOCOL, serverId=TOKEN_SERVER_ID)
+            factories[AuthMethod.TOKEN] = self._token_mechanism
+        return SaslServerNegotiation(self.methods, factories, advertised=advertised)
+
+    def _token_mechanism(self) -> DigestMd5Server:
+        return DigestMd5Server(self._token_password, protocol=TOKEN_PROTOCOL, server_id=TOKEN_SERVER_ID,
+                               qops=self.qops)
+
+    def _token_password(self, username: str) -> str:
+        identifier = decode_identifier(username)
+        assert self.secret_manager is not None
+        try:
+            password = self.secret_manager.retrieve_password(identifier)
+        except RemoteError:
+            raise
+        except Exception as exc:  # a secret manager's own failure must not pass as a server bug
+            raise InvalidTokenError(f"token rejected: {exc}") from exc
+        return base64.b64encode(password).decode("ascii")
+
+    def token_user(self, authorization_id: str) -> Tuple[str, bytes]:
+        """The user name and raw identifier behind a TOKEN authorization id."""
+        identifier = decode_identifier(authorization_id)
+        assert self.secret_manager is not None
+        try:
+            name = self.secret_manager.user_of(identifier)
+        except RemoteError:
+            raise
+        except Exception as exc:
+            raise InvalidTokenError(f"Can't retrieve username from tokenIdentifier: {exc}") from exc
+        return (name if name is not None else authorization_id), identifier
+
+
+def decode_identifier(username: str) -> bytes:
+    """A token identifier from its SASL username (Base64)."""
+    try:
+        return base64.b64decode(username.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise InvalidTokenError("Can't de-serialize tokenIdentifier") from None
+
