@@ -9,9 +9,23 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["Client", "__version__"]
+
+#: Names served lazily from submodules (``from pyarn import Client``).
+_LAZY = {"Client": "pyarn.client"}
 
 
 def __getattr__(name: str) -> Any:
     # Keep ``import pyarn`` cheap: the CLI imports it on every invocation.
-    raise AttributeError(f"module 'pyarn' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pyarn' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

@@ -209,6 +209,14 @@ def _opt_with(proto: Any, name: str, convert: Any) -> Any:
     return convert(getattr(proto, name)) if proto.HasField(name) else None
 
 
+def _current_attempt(proto: Any) -> Optional[ApplicationAttemptId]:
+    # Until the first attempt exists the RM reports attempt number -1
+    # (RMAppImpl.DUMMY_APPLICATION_ATTEMPT_NUMBER): there is no attempt yet.
+    if not proto.HasField("currentApplicationAttemptId") or proto.currentApplicationAttemptId.attemptId < 0:
+        return None
+    return ApplicationAttemptId.from_proto(proto.currentApplicationAttemptId)
+
+
 def _time(proto: Any, name: str) -> Optional[datetime]:
     millis = getattr(proto, name)
     if millis <= 0:
@@ -492,8 +500,7 @@ class ApplicationReport:
             finish_time=_time(proto, "finishTime"),
             application_type=_opt(proto, "applicationType"),
             priority=_priority(proto, "priority"),
-            current_attempt_id=_opt_with(proto, "currentApplicationAttemptId",
-                                         ApplicationAttemptId.from_proto),
+            current_attempt_id=_current_attempt(proto),
             log_aggregation_status=_opt_with(proto, "log_aggregation_status",
                                              LogAggregationStatus.from_proto),
             unmanaged=proto.unmanaged_application,

@@ -340,3 +340,15 @@ def test_enum_lookup_and_text():
 def test_records_module_exports():
     for name in records.__all__:
         assert hasattr(records, name), name
+
+
+def test_report_without_an_attempt_yet_has_no_current_attempt():
+    # The RM sends attempt number -1 while the application is NEW_SAVING.
+    from hadoop_protos import yarn_records_pb2 as pb
+    from pyarn.yarn.records import ApplicationReport
+
+    app = pb.ApplicationIdProto(id=1, cluster_timestamp=1)
+    proto = pb.ApplicationReportProto(
+        applicationId=app,
+        currentApplicationAttemptId=pb.ApplicationAttemptIdProto(application_id=app, attemptId=-1))
+    assert ApplicationReport.from_proto(proto).current_attempt_id is None

@@ -1,0 +1,255 @@
+"""The front door: :class:`Client`, for everything a user asks the ResourceManager.
+
+Method names are Skein's where Skein has the method. A client reads the
+Hadoop configuration when it is made and connects on first use; it keeps its
+connections until :meth:`Client.close` (or the end of a ``with`` block).
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+from .conf import Configuration
+from .errors import ApplicationNotFoundError, PyarnError
+from .ipc import RetryPolicy
+from .security.user import User
+from .yarn.ids import ApplicationAttemptId, ApplicationId
+from .yarn.records import (
+    ApplicationAttemptReport,
+    ApplicationReport,
+    ApplicationState,
+    ClusterMetrics,
+    ContainerReport,
+    NodeReport,
+    NodeState,
+    Queue,
+)
+from .yarn.resourcemanager import NewApplication, ResourceManagerClient, build_submission_context
+
+__all__ = ["Client", "WaitTimeoutError"]
+
+#: Skein's default for ``get_applications``: the applications that are not finished.
+ACTIVE_STATES = (ApplicationState.SUBMITTED, ApplicationState.ACCEPTED, ApplicationState.RUNNING)
+#: States an application passes through before the RM has stored it.
+_UNSAVED_STATES = (ApplicationState.NEW, ApplicationState.NEW_SAVING)
+_POLL_INTERVAL_KEY = "yarn.client.application-client-protocol.poll-interval-ms"
+_POLL_TIMEOUT_KEY = "yarn.client.application-client-protocol.poll-timeout-ms"
+#: Time formats ``get_applications`` accepts in strings, as Skein does; times alone are today's.
+_DATETIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
+_TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+_UTC = timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+)
+
+AppIdLike = Union[ApplicationId, str]
+TimeLike = Union[datetime, str, None]
+
+
+class WaitTimeoutError(PyarnError, TimeoutError):
+    """The RM did not get an application to the state waited for within
+    ``yarn.client.application-client-protocol.poll-timeout-ms``."""
+
+
+class Client:
+    """A client of the cluster's ResourceManager(s).
+
+    ``Client()`` reads the Hadoop configuration of the environment
+    (``YARN_CONF_DIR``, ``HADOOP_CONF_DIR``, ``HADOOP_HOME``); ``conf_dir``
+    names a configuration directory instead, ``conf`` passes a loaded
+    :class:`~pyarn.conf.Configuration`. ``user`` is the user to act as (a
+    name or a :class:`~pyarn.security.user.User`; default: ``HADOOP_USER_NAME``
+    or the OS user). ``retry_policy`` replaces the failover policy the
+    configuration sets (``yarn.client.failover-*``).
+    """
+
+    def __init__(self, conf_dir: Union[str, os.PathLike, None] = None, *,
+                 conf: Optional[Configuration] = None, user: Union[str, User, None] = None,
+                 retry_policy: Optional[RetryPolicy] = None) -> None:
+        if conf is not None and conf_dir is not None:
+            raise ValueError("Client: give conf_dir or conf, not both")
+        self.conf = conf if conf is not None else Configuration.load(conf_dir)
+        self.user = user if isinstance(user, User) else User(user) if user else User.current()
+        self.rm = ResourceManagerClient.from_conf(self.conf, user=self.user, policy=retry_policy)
+        self._poll_interval = max(self.conf.get_int(_POLL_INTERVAL_KEY, 200), 1) / 1000.0
+        timeout = self.conf.get_int(_POLL_TIMEOUT_KEY, -1)
+        self._poll_timeout = timeout / 1000.0 if timeout >= 0 else None
+
+    def __repr__(self) -> str:
+        return f"Client<{', '.join(self.addresses)}, user={self.user.name!r}>"
+
+    @property
+    def addresses(self) -> Tuple[str, ...]:
+        """The ResourceManager addresses (``host:port``), in failover order."""
+        return self.rm.addresses
+
+    def close(self) -> None:
+        """Close the connections to the ResourceManager."""
+        self.rm.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ applications
+
+    def get_applications(self, states: Optional[Iterable[Union[ApplicationState, str]]] = None,
+                         name: Optional[str] = None, user: Optional[str] = None, queue: Optional[str] = None,
+                         tags: Iterable[str] = (), started_begin: TimeLike = None,
+                         started_end: TimeLike = None, finished_begin: TimeLike = None,
+                         finished_end: TimeLike = None) -> List[ApplicationReport]:
+        """Reports of the applications that pass every filter, sorted by id.
+
+        ``states`` (names or ApplicationState members) defaults to
+        SUBMITTED, ACCEPTED and RUNNING. ``tags``
+        selects applications with any of the tags. The time bounds are
+        inclusive and take a datetime (naive means UTC) or a string
+        ``YYYY-M-D[ H:M[:S]]`` or ``H:M[:S]`` (today, UTC).
+        """
+        wanted = ACTIVE_STATES if states is None else _enums(ApplicationState, states)
+        started = (_parse_time(started_begin, "started_begin"), _parse_time(started_end, "started_end"))
+        finished = (_parse_time(finished_begin, "finished_begin"), _parse_time(finished_end, "finished_end"))
+        reports = self.rm.get_applications(
+            states=wanted, name=name, users=[user] if user else (), queues=[queue] if queue else (),
+            tags=tags, started=started, finished=finished)
+        # Hadoop 2 RMs ignore the name filter.
+        return sorted((r for r in reports if name is None or r.name == name), key=lambda r: r.id)
+
+    def application_report(self, app_id: AppIdLike) -> ApplicationReport:
+        """The report of one application."""
+        return self.rm.get_application_report(app_id)
+
+    def kill_application(self, app_id: AppIdLike, diagnostics: Optional[str] = None) -> None:
+        """Kill an application and wait until the RM has killed it (as Java's ``YarnClient`` does).
+
+        ``diagnostics`` is added to the application's diagnostics.
+        """
+        deadline = None if self._poll_timeout is None else time.monotonic() + self._poll_timeout
+        while not self.rm.kill_application(app_id, diagnostics):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeoutError(f"timed out waiting for application {app_id} to be killed")
+            time.sleep(self._poll_interval)
+
+    def move_application(self, app_id: AppIdLike, queue: str) -> None:
+        """Move an application to ``queue``."""
+        self.rm.move_application(app_id, queue)
+
+    def update_priority(self, app_id: AppIdLike, priority: int) -> Optional[int]:
+        """Change an application's priority; returns the priority the RM set (it may cap it)."""
+        return self.rm.update_application_priority(app_id, priority)
+
+    def update_timeout(self, app_id: AppIdLike, lifetime: Union[datetime, timedelta, int, float]
+                       ) -> Optional[datetime]:
+        """Make an application's lifetime end at ``lifetime``: a datetime (naive means UTC), or a
+        timedelta or seconds from now. Returns the expiry time the RM reports back."""
+        if isinstance(lifetime, (int, float)):
+            lifetime = timedelta(seconds=lifetime)
+        expiry = datetime.now(_UTC) + lifetime if isinstance(lifetime, timedelta) else lifetime
+        return self.rm.update_application_lifetime(app_id, expiry)
+
+    def get_attempts(self, app_id: AppIdLike) -> List[ApplicationAttemptReport]:
+        """Reports of every attempt of an application, sorted by id."""
+        return sorted(self.rm.get_application_attempts(app_id), key=lambda a: a.id)
+
+    def get_containers(self, attempt_id: Union[ApplicationAttemptId, str]) -> List[ContainerReport]:
+        """Reports of the containers of an application attempt, sorted by id."""
+        return sorted(self.rm.get_containers(attempt_id), key=lambda c: c.id)
+
+    # -------------------------------------------------------------- submission
+
+    def new_application(self) -> NewApplication:
+        """A new application id and the largest resource a container may have."""
+        return self.rm.get_new_application()
+
+    def submit_context(self, *, application_id: Optional[AppIdLike] = None,
+                       commands: Union[str, Sequence[str]] = (), **context) -> ApplicationId:
+        """Submit an application from low-level parts; returns its id once the RM has stored it.
+
+        ``application_id`` comes from :meth:`new_application` (one is asked
+        for when None). The other arguments are those of
+        :func:`~pyarn.yarn.resourcemanager.build_submission_context`: ``name``,
+        ``queue``, ``commands``, ``environment``, ``local_resources``,
+        ``resource``, ``max_attempts``, ``tags``, ``application_type``,
+        ``unmanaged_am``, ``tokens``, ``priority``, ``node_label``, ``acls``,
+        ``keep_containers``, ``lifetime``.
+        """
+        app_id = (ApplicationId.coerce(application_id) if application_id is not None
+                  else self.new_application().id)
+        submission = build_submission_context(app_id, commands=commands, **context)
+        self.rm.submit_application(submission)
+        self._wait_until_stored(app_id, submission)
+        return app_id
+
+    def _wait_until_stored(self, app_id: ApplicationId, submission) -> None:
+        """Poll until the RM has stored the application, re-submitting if an RM failover lost it
+        (as Java's ``YarnClientImpl.submitApplication``)."""
+        deadline = None if self._poll_timeout is None else time.monotonic() + self._poll_timeout
+        while True:
+            try:
+                if self.rm.get_application_report(app_id).state not in _UNSAVED_STATES:
+                    return
+            except ApplicationNotFoundError:
+                self.rm.submit_application(submission)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeoutError(f"timed out waiting for the ResourceManager to accept {app_id}")
+            time.sleep(self._poll_interval)
+
+    # ------------------------------------------------------- cluster and queues
+
+    def cluster_metrics(self) -> ClusterMetrics:
+        """NodeManager counts by state."""
+        return self.rm.get_cluster_metrics()
+
+    def get_nodes(self, states: Optional[Iterable[Union[NodeState, str]]] = None) -> List[NodeReport]:
+        """Reports of the NodeManagers in ``states`` (default: every state), sorted by id."""
+        wanted = () if states is None else _enums(NodeState, states)
+        return sorted(self.rm.get_cluster_nodes(wanted), key=lambda n: n.id)
+
+    def get_queue(self, name: str) -> Queue:
+        """A queue (without its children); QueueNotFoundError if the scheduler has none of that name."""
+        return self.rm.get_queue_info(name)
+
+    def get_child_queues(self, name: str) -> List[Queue]:
+        """The direct children of queue ``name``."""
+        return list(self.rm.get_queue_info(name, include_child_queues=True).child_queues)
+
+    def get_all_queues(self) -> List[Queue]:
+        """Every queue below ``root``, parents before their children (as Java's ``YarnClient``)."""
+        root = self.rm.get_queue_info("root", include_child_queues=True, recursive=True)
+        queues: List[Queue] = []
+        stack = list(reversed(root.child_queues))
+        while stack:
+            queue = stack.pop()
+            queues.append(queue)
+            stack.extend(reversed(queue.child_queues))
+        return queues
+
+
+def _enums(enum_type, values) -> tuple:
+    """Members of ``enum_type`` from names or members; one name alone is a list of one."""
+    if isinstance(values, str):
+        values = [values]
+    return tuple(enum_type(v) for v in values)
+
+
+def _parse_time(value: TimeLike, name: str) -> Optional[datetime]:
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a datetime or a string, got {type(value).__name__}")
+    text = value.strip()
+    for fmt in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=_UTC)
+        except ValueError:
+            pass
+    for fmt in _TIME_FORMATS:
+        try:
+            moment = datetime.strptime(text, fmt).time()
+        except ValueError:
+            continue
+        return datetime.combine(datetime.now(_UTC).date(), moment, tzinfo=_UTC)
+    raise ValueError(f"{name}: cannot read {value!r} as a time; "
+                     "expected YYYY-M-D, YYYY-M-D H:M[:S] or H:M[:S]")
+
