@@ -1,0 +1,110 @@
+"""``MiniHDFS``: a NameNode and DataNodes on loopback, in this process."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+from .datanode import DataNode
+from .namenode import NameNode
+
+__all__ = ["MiniHDFS"]
+
+MIB = 1024 * 1024
+
+
+class MiniHDFS:
+    """A pure-Python HDFS: one :class:`NameNode` and ``datanodes`` :class:`DataNode`\\ s.
+
+    Blocks live under ``<workdir>/dn<i>``; the namespace lives in memory and
+    is gone after :meth:`stop`. ``replication`` defaults to
+    ``min(3, datanodes)``. Other keyword arguments go to the NameNode
+    (``block_size``, ``min_block_size``, ``superuser``, ``groups``, ``ls_limit``, ...).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(self, workdir: Union[str, Path], datanodes: int = 1, host: str = "127.0.0.1", *,
+                 namenode_port: int = 0, replication: Optional[int] = None, **namenode_options) -> None:
+        if datanodes < 1:
+            raise ValueError(f"a MiniHDFS needs at least one DataNode, got {datanodes}")
+        self.workdir = Path(workdir)
+        self.host = host
+        self._datanode_count = datanodes
+        self.namenode = NameNode(host, namenode_port, replication=replication or min(3, datanodes),
+                                 **namenode_options)
+        self.datanodes: List[DataNode] = []
+        self._started = False
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> MiniHDFS:
+        if self._started:
+            return self
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.namenode.start()
+        self._started = True
+        try:
+            for index in range(self._datanode_count):
+                self.datanodes.append(DataNode(self.workdir / f"dn{index}", self.namenode, self.host).start())
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for datanode in self.datanodes:
+            datanode.stop()
+        self.namenode.stop()
+
+    def __enter__(self) -> MiniHDFS:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def wipe(self) -> None:
+        """Delete the DataNodes' directories (after :meth:`stop`)."""
+        for index in range(self._datanode_count):
+            shutil.rmtree(self.workdir / f"dn{index}", ignore_errors=True)
+
+    # -- what clients need -------------------------------------------------------------------------
+
+    @property
+    def namenode_address(self) -> str:
+        """``host:port`` of the NameNode's RPC server."""
+        host, port = self.namenode.address
+        return f"{host}:{port}"
+
+    @property
+    def default_fs(self) -> str:
+        return f"hdfs://{self.namenode_address}"
+
+    def core_site(self) -> Dict[str, str]:
+        """``core-site.xml`` properties a client needs."""
+        return {"fs.defaultFS": self.default_fs, "hadoop.security.authentication": "simple"}
+
+    def hdfs_site(self) -> Dict[str, str]:
+        """``hdfs-site.xml`` properties a client needs."""
+        namenode = self.namenode
+        return {
+            "dfs.namenode.rpc-address": self.namenode_address,
+            "dfs.replication": str(namenode.replication),
+            "dfs.blocksize": str(namenode.block_size),
+            "dfs.namenode.fs-limits.min-block-size": str(namenode.min_block_size),
+            "dfs.bytes-per-checksum": str(namenode.bytes_per_checksum),
+            "dfs.client-write-packet-size": str(namenode.write_packet_size),
+            "dfs.checksum.type": "CRC32C",
+            "dfs.permissions.enabled": "true",
+            "dfs.permissions.superusergroup": namenode.supergroup,
+            "dfs.client.use.datanode.hostname": "false",
+            # a one- or two-node cluster has no spare DataNode to put into a failed pipeline
+            "dfs.client.block.write.replace-datanode-on-failure.enable": "false",
+        }
+
+    def datanode_for(self, block_id: int) -> Sequence[DataNode]:
+        """The DataNodes that hold a replica of ``block_id``."""
+        return [dn for dn in self.datanodes if dn.storage.get(block_id) is not None]
