@@ -32,9 +32,17 @@ FAILOVER_ROUNDS = 2
 # ---------------------------------------------------------------------- parser
 
 
-def build_parser(minicluster_cli: Any = None) -> argparse.ArgumentParser:
-    """The ``pyarn`` parser; ``minicluster_cli`` is ``pyarn.minicluster.cli`` when that
-    command is about to run (it brings its own parser)."""
+#: Commands whose module brings its own parser (``add_parser``) and runner (``run``),
+#: loaded only when that command runs.
+DELEGATED = {
+    "fs": ("pyarn.hdfs.cli", "work with files in HDFS (ls, put, get, cat, mkdir, rm, mv, stat)"),
+    "minicluster": ("pyarn.minicluster.cli", "run pyarn's pure-Python mini cluster"),
+}
+
+
+def build_parser(delegate: Any = None) -> argparse.ArgumentParser:
+    """The ``pyarn`` parser; ``delegate`` is the module of the :data:`DELEGATED`
+    command about to run (it brings its own parser)."""
     parser = argparse.ArgumentParser(
         prog="pyarn",
         description="Deploy and run applications on Apache Hadoop YARN, from pure Python.",
@@ -47,7 +55,11 @@ def build_parser(minicluster_cli: Any = None) -> argparse.ArgumentParser:
     _add_application(commands)
     _add_node(commands)
     _add_queue(commands)
-    _add_minicluster(commands, minicluster_cli)
+    for name, (module, help_text) in DELEGATED.items():
+        if delegate is not None and delegate.__name__ == module:
+            delegate.add_parser(commands)
+        else:  # listed in --help; the real parser is loaded only when the command runs
+            commands.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
@@ -113,13 +125,6 @@ def _add_queue(commands) -> None:
     queue.set_defaults(run=_queue)
 
 
-def _add_minicluster(commands, minicluster_cli: Any) -> None:
-    if minicluster_cli is not None:
-        minicluster_cli.add_parser(commands)
-    else:  # listed in --help; the real parser is loaded only when the command runs
-        commands.add_parser("minicluster", help="run pyarn's pure-Python mini cluster")
-
-
 def _command_of(argv: Sequence[str]) -> Optional[str]:
     """The subcommand in ``argv``: the first word that is neither an option nor ``--conf-dir``'s value."""
     skip = False
@@ -139,14 +144,15 @@ def _command_of(argv: Sequence[str]) -> Optional[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``pyarn`` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    minicluster_cli = None
-    if _command_of(argv) == "minicluster":
+    delegate = None
+    command = _command_of(argv)
+    if command in DELEGATED:
         try:
-            minicluster_cli = importlib.import_module("pyarn.minicluster.cli")
+            delegate = importlib.import_module(DELEGATED[command][0])
         except ImportError as exc:
-            _error(f"the mini cluster is not available ({exc})")
+            _error(f"'pyarn {command}' is not available ({exc})")
             return 1
-    parser = build_parser(minicluster_cli)
+    parser = build_parser(delegate)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -165,8 +171,8 @@ def _run(args: argparse.Namespace) -> int:
 
     client = None
     try:
-        if args.command == "minicluster":
-            return _exit_status(importlib.import_module("pyarn.minicluster.cli").run(args))
+        if args.command in DELEGATED:
+            return _exit_status(importlib.import_module(DELEGATED[args.command][0]).run(args))
         client = _connect(args.conf_dir)
         args.run(args, client)
         return 0

@@ -306,7 +306,23 @@ def test_minicluster_unavailable_is_one_line(monkeypatch, capsys):
     monkeypatch.delattr(minicluster_package, "cli", raising=False)
     monkeypatch.setitem(sys.modules, "pyarn.minicluster.cli", None)
     assert cli.main(["minicluster", "start"]) == 1
-    assert "mini cluster is not available" in one_line_error(capsys.readouterr().err)
+    assert "'pyarn minicluster' is not available" in one_line_error(capsys.readouterr().err)
+
+
+def test_fs_is_delegated_to_the_hdfs_cli(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fs", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for action in ("ls", "put", "get", "cat", "mkdir", "rm", "mv", "stat"):
+        assert action in out
+
+
+def test_top_level_help_lists_delegated_commands(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "fs" in out and "minicluster" in out
 
 
 def test_minicluster_is_delegated(monkeypatch, capsys):
