@@ -1,0 +1,154 @@
+"""``MiniCluster``: a ResourceManager and N NodeManagers in this process, on loopback.
+
+::
+
+    with MiniCluster(nodes=2, memory_mb=4096, vcores=4) as cluster:
+        os.environ["HADOOP_CONF_DIR"] = cluster.conf_dir   # for pyarn's or Java's clients
+        ...
+
+The RM's client port speaks SIMPLE auth; its scheduler port and the NMs'
+ports take only tokens, as on a real cluster. Containers run as local
+processes of the current OS user. ``conf`` overrides YARN settings, e.g.
+``{"yarn.am.liveness-monitor.expiry-interval-ms": "2000"}`` for quick AM
+expiry in tests; every setting also lands in ``yarn-site.xml``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Union
+
+from ..conf import Configuration
+from .confdir import write_conf_dir
+from .launcher import DEFAULT_ENV_WHITELIST
+from .nm import NodeManager
+from .rm import ResourceManager
+
+#: Scheduler settings of the mini cluster (the reference cluster's, not yarn-default's 1024 MiB minimum).
+DEFAULT_MIN_MEMORY = 128
+ENV_WHITELIST_KEY = "yarn.nodemanager.env-whitelist"
+USER_HOME_KEY = "yarn.nodemanager.user-home-dir"
+
+
+class MiniCluster:
+    """A pure-Python YARN: ``nodes`` NodeManagers of ``memory_mb`` MiB and ``vcores`` vcores each.
+
+    ``workdir`` holds the configuration, local and log directories (a
+    temporary directory, removed on :meth:`stop`, when None).
+    """
+
+    def __init__(self, nodes: int = 2, memory_mb: int = 4096, vcores: int = 4,
+                 workdir: Union[str, Path, None] = None, conf: Optional[Mapping[str, str]] = None) -> None:
+        if nodes < 1:
+            raise ValueError(f"MiniCluster: nodes must be at least 1, got {nodes}")
+        if memory_mb < DEFAULT_MIN_MEMORY or vcores < 1:
+            raise ValueError(f"MiniCluster: each node needs at least {DEFAULT_MIN_MEMORY} MiB and 1 vcore, "
+                             f"got {memory_mb} MiB and {vcores} vcores")
+        self.nodes = nodes
+        self.memory_mb = memory_mb
+        self.vcores = vcores
+        self._own_workdir = workdir is None
+        self._workdir_arg = Path(workdir) if workdir is not None else None
+        self.workdir: Optional[Path] = None
+        self.settings: Dict[str, str] = {
+            "yarn.scheduler.minimum-allocation-mb": str(DEFAULT_MIN_MEMORY),
+            "yarn.scheduler.maximum-allocation-mb": str(memory_mb),
+            "yarn.scheduler.maximum-allocation-vcores": str(vcores),
+            "yarn.nodemanager.resource.memory-mb": str(memory_mb),
+            "yarn.nodemanager.resource.cpu-vcores": str(vcores),
+        }
+        self.settings.update({k: str(v) for k, v in (conf or {}).items()})
+        self.resource_manager: Optional[ResourceManager] = None
+        self.node_managers: List[NodeManager] = []
+        #: Seconds :meth:`start` took.
+        self.start_seconds: Optional[float] = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> MiniCluster:
+        """Start the RM and the NMs and write :attr:`conf_dir`."""
+        if self.resource_manager is not None:
+            raise RuntimeError("MiniCluster already started")
+        began = time.monotonic()
+        if self._own_workdir:
+            self.workdir = Path(tempfile.mkdtemp(prefix="pyarn-minicluster-"))
+        else:
+            assert self._workdir_arg is not None
+            self.workdir = self._workdir_arg.resolve()
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            conf = Configuration(self.settings)
+            rm = self.resource_manager = ResourceManager(conf).start()
+            env_whitelist = conf.get_list(ENV_WHITELIST_KEY, DEFAULT_ENV_WHITELIST)
+            env = dict(os.environ)
+            env["HADOOP_CONF_DIR"] = str(self.conf_path)
+            for index in range(self.nodes):
+                nm = NodeManager(rm, self.workdir / f"nm-{index}", self.memory_mb, self.vcores, env=env,
+                                 env_whitelist=env_whitelist, user_home=conf.get_str(USER_HOME_KEY, "/home/"),
+                                 name=f"pyarn NM {index}")
+                self.node_managers.append(nm.start())
+            write_conf_dir(self.conf_path, self._core_site(), self._yarn_site())
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        """Kill every container, stop every server, remove a temporary workdir."""
+        if self.resource_manager is not None:
+            self.resource_manager.stop()  # first: no new attempts or launches while the NMs go down
+        for nm in self.node_managers:
+            nm.stop()
+        self.node_managers = []
+        self.resource_manager = None
+        if self._own_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> MiniCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def conf_path(self) -> Path:
+        if self.workdir is None:
+            raise RuntimeError("MiniCluster is not started")
+        return self.workdir / "conf"
+
+    @property
+    def conf_dir(self) -> str:
+        """A HADOOP_CONF_DIR for this cluster (``core-site.xml``, ``yarn-site.xml``)."""
+        return str(self.conf_path)
+
+    @property
+    def rm_address(self) -> str:
+        return self._rm().client_address
+
+    @property
+    def scheduler_address(self) -> str:
+        return self._rm().scheduler_address
+
+    def _rm(self) -> ResourceManager:
+        if self.resource_manager is None:
+            raise RuntimeError("MiniCluster is not started")
+        return self.resource_manager
+
+    def _core_site(self) -> Dict[str, str]:
+        return {"fs.defaultFS": "file:///", "hadoop.security.authentication": "simple"}
+
+    def _yarn_site(self) -> Dict[str, str]:
+        rm = self._rm()
+        host, _ = rm.client_server.address
+        return {
+            "yarn.resourcemanager.hostname": host,
+            "yarn.resourcemanager.address": rm.client_address,
+            "yarn.resourcemanager.scheduler.address": rm.scheduler_address,
+            **self.settings,
+        }

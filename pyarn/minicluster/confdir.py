@@ -1,0 +1,27 @@
+"""The HADOOP_CONF_DIR of a mini cluster: ``core-site.xml`` and ``yarn-site.xml``.
+
+Written in Hadoop's XML format, so that pyarn's loader and Java's
+``Configuration`` both read it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+from xml.sax.saxutils import escape
+
+
+def site_xml(properties: Mapping[str, str]) -> str:
+    """A Hadoop ``<configuration>`` document holding ``properties``."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<configuration>"]
+    for name, value in properties.items():
+        lines.append(f"  <property><name>{escape(name)}</name><value>{escape(str(value))}</value></property>")
+    lines.append("</configuration>")
+    return "\n".join(lines) + "\n"
+
+
+def write_conf_dir(directory: Path, core: Mapping[str, str], yarn: Mapping[str, str]) -> Path:
+    """Write ``core-site.xml`` and ``yarn-site.xml`` into ``directory`` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "core-site.xml").write_text(site_xml(core))
+    (directory / "yarn-site.xml").write_text(site_xml(yarn))
+    return directory
