@@ -9,10 +9,10 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["Client", "__version__"]
+__all__ = ["ApplicationClient", "Client", "__version__"]
 
 #: Names served lazily from submodules (``from pyarn import Client``).
-_LAZY = {"Client": "pyarn.client"}
+_LAZY = {"Client": "pyarn.client", "ApplicationClient": "pyarn.app_client"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,1 +1,40 @@
-"""``pyarn-am``: the pure-Python ApplicationMaster."""
+"""``pyarn-am``: the pure-Python ApplicationMaster, and what its clients share with it.
+
+Contract with the submitter (``Client.submit``), who builds the AM's launch context:
+
+* **Spec**: the application spec, ``ApplicationSpec.to_json()``, staged as a
+  LocalResource named ``.pyarn.spec.json`` in the AM's working directory. Each
+  service file's ``source`` is the URL of its staged copy, with ``size`` and
+  ``timestamp`` (bytes, ms) of that copy filled in; the AM turns them into the
+  services' LocalResources. (A ``file://`` source left at 0/0 is looked up on
+  the AM's local disk.)
+* **Secret**: a random secret (:func:`pyarn.am.security.new_secret`) in the
+  AM's credentials (``ContainerLaunchContext.tokens``) under the secret alias
+  ``pyarn.app.secret``, and saved for the submitting user with
+  :func:`pyarn.am.security.save_secret` (``~/.pyarn/apps/<app_id>/secret``, 0600).
+  Clients authenticate with :func:`pyarn.am.security.app_token` of it (kind
+  ``PYARN_APP_TOKEN``); the AM's IPC server accepts nothing else.
+* **Environment**: ``PYARN_STAGING_DIR`` = the URL of the application's staging
+  directory (deleted by the AM when the application ends); the Hadoop
+  configuration through ``HADOOP_CONF_DIR``/``YARN_CONF_DIR``, or ``pyarn-am
+  --conf-dir DIR`` / ``-D key=value`` on its command line.
+* **Command**: ``pyarn-am`` (or ``python -m pyarn.am``), e.g.
+  ``python -m pyarn.am 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr``.
+
+The AM registers ``NM_HOST`` and its RPC port with the ResourceManager
+(``ApplicationReport.host``/``port``); ``ApplicationClient(f"{host}:{port}",
+app_id, secret)`` talks to it. What the AM gives its containers is described in
+:mod:`pyarn.am.environment`. Modules:
+
+* :mod:`.security`: the secret, the token, where the secret is kept;
+* :mod:`.environment`: environment variables read and given;
+* :mod:`.records`: ``Container`` and ``ContainerState``;
+* :mod:`.kv`: the key-value store as clients use it (``app.kv``), with
+  :mod:`.kvops` (operations and conditions) and :mod:`.kvevents` (watching);
+* :mod:`.kvstore`: the key-value store itself;
+* :mod:`.scheduler`: the services' containers as a state machine;
+* :mod:`.launch`: the containers' launch contexts;
+* :mod:`.service`: the RPC handler of ``pyarn.proto``;
+* :mod:`.staging`: removing the staging directory;
+* :mod:`.master`: ``ApplicationMaster``, which runs it all.
+"""

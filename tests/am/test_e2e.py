@@ -1,0 +1,175 @@
+"""``pyarn-am`` end to end: applications submitted by hand, run by the AM on a cluster.
+
+The cluster is pyarn's mini cluster, or the real Hadoop named by
+``PYARN_TEST_HADOOP_CONF_DIR``. Each test ends in the state and final
+status that the ResourceManager reports.
+"""
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pyarn.client import Client
+from pyarn.yarn.records import ApplicationState, FinalStatus
+
+from .launching import PYTHON, connect, submit, wait_final, wait_for
+
+REAL_ENV = "PYARN_TEST_HADOOP_CONF_DIR"
+
+
+@pytest.fixture(scope="module")
+def conf_dir():
+    real = os.environ.get(REAL_ENV)
+    if real:
+        yield Path(real)
+        return
+    try:
+        from pyarn.minicluster import MiniCluster
+    except ImportError:
+        pytest.skip(f"{REAL_ENV} is not set and pyarn's mini cluster is not available")
+    with MiniCluster(nodes=2) as cluster:
+        yield Path(cluster.conf_dir)
+
+
+@pytest.fixture(scope="module")
+def client(conf_dir):
+    with Client(conf_dir) as c:
+        yield c
+
+
+@pytest.fixture
+def run(client, conf_dir, tmp_path):
+    """Submit a spec; returns (app id, secret, staging dir)."""
+    def go(spec):
+        return submit(client, spec, tmp_path, conf_dir)
+    return go
+
+
+def python(code: str) -> str:
+    """A service script running ``code`` with the test's interpreter, ``app`` being its ApplicationClient."""
+    return f"{PYTHON} - <<'PYEOF'\n{APP}{textwrap.dedent(code).strip()}\nPYEOF\n"
+
+
+APP = "from pyarn.app_client import ApplicationClient\napp = ApplicationClient.from_current()\n"
+
+
+def service(script: str, instances: int = 1, **extra) -> dict:
+    return {"instances": instances, "resources": {"memory": 128, "vcores": 1}, "script": script, **extra}
+
+
+
+
+def test_hello_world_with_a_file(client, run, tmp_path):
+    data = tmp_path / "greeting.txt"
+    data.write_text("hello world")
+    script = 'test "$(cat greeting.txt)" = "hello world" && echo "$PYARN_CONTAINER_ID says hello"'
+    app_id, _, staging = run({"name": "hello", "services": {
+        "hello": service(script, files={"greeting.txt": str(data)})}})
+    report = wait_final(client, app_id)
+    assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED)
+    assert report.diagnostics == "Application completed successfully."
+    wait_for(lambda: not staging.exists(), timeout=10)
+
+
+def test_failing_service_is_restarted_then_fails_the_application(client, run):
+    app_id, _, _ = run({"services": {"flaky": service("echo trying; exit 3", max_restarts=2)}})
+    report = wait_final(client, app_id)
+    assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.FAILED)
+    assert "Failure in service flaky" in report.diagnostics
+
+
+def test_depends_and_a_key_awaited_across_containers(client, run):
+    leader = python("""
+        app.kv.put("leader", b"ready")
+        app.kv.wait("stop", timeout=120)
+    """)
+    follower = python("""
+        import os
+        assert app.kv.wait("leader", timeout=60) == b"ready"
+        me = os.environ["PYARN_CONTAINER_ID"]
+        app.kv.put("followers/" + me, os.environ["PYARN_SERVICE_NAME"].encode())
+    """)
+    app_id, secret, _ = run({"services": {"leader": service(leader),
+                                          "follower": service(follower, instances=3, depends=["leader"])}})
+    with connect(client, app_id, secret) as app:
+        found = wait_for(lambda: app.kv.count(prefix="followers/") == 3 and app.kv.get_prefix("followers/"),
+                         timeout=60)
+        assert found == {f"followers/follower_{i}": b"follower" for i in range(3)}
+        containers = {c.id: c for c in app.get_containers(states=["RUNNING", "SUCCEEDED"])}
+        leader_start = containers["leader_0"].start_time
+        assert all(containers[f"follower_{i}"].start_time >= leader_start for i in range(3))
+        app.kv["stop"] = b"1"
+    report = wait_final(client, app_id)
+    assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED)
+
+
+def test_scale_kill_owned_keys_and_shutdown(client, run):
+    sleeper = python("""
+        import os, time
+        me = os.environ["PYARN_CONTAINER_ID"]
+        app.kv.put("alive/" + me, b"1", owner=me)
+        time.sleep(600)
+    """)
+    app_id, secret, _ = run({"name": "scaling", "services": {"sleeper": service(sleeper)}})
+    with connect(client, app_id, secret) as app:
+        assert app.get_specification().name == "scaling"
+        started = app.scale("sleeper", count=3)
+        assert [c.id for c in started] == ["sleeper_1", "sleeper_2"]
+        wait_for(lambda: len(app.kv.get_prefix("alive/")) == 3, timeout=60)
+        (stopped,) = app.scale("sleeper", delta=-1)
+        assert stopped.state.value == "KILLED"
+        app.kill_container("sleeper_2")
+        running = wait_for(lambda: [c.id for c in app.get_containers(states=["RUNNING"])] or None)
+        assert len(running) == 1
+        # the killed containers' owned keys go with them
+        wait_for(lambda: list(app.kv.get_prefix("alive/")) == [f"alive/{running[0]}"], timeout=30)
+        killed = app.get_containers(states=["KILLED"])
+        assert len(killed) == 2 and all(c.exit_message == "Killed by user request." for c in killed)
+        added = app.add_container("sleeper", env={"EXTRA": "1"})
+        assert added.id == "sleeper_3"
+        app.set_progress(0.5)
+        wait_for(lambda: abs(client.application_report(app_id).progress - 0.5) < 1e-6, timeout=15)
+        app.shutdown("KILLED", "stopped by the test")
+    report = wait_final(client, app_id)
+    assert report.final_status is FinalStatus.KILLED
+    assert report.diagnostics == "stopped by the test"
+
+
+def test_master_script_drives_the_application(client, run):
+    driver = python("""
+        app.kv["driver"] = app.get_specification().name.encode()
+        assert app.kv.wait("worker", timeout=60) == b"done"
+    """)
+    worker = python("""
+        app.kv["worker"] = b"done"
+    """)
+    spec = {"name": "driven", "master": {"script": driver}, "services": {"worker": service(worker)}}
+    app_id, _, _ = run(spec)
+    report = wait_final(client, app_id)
+    assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED)
+    assert report.diagnostics == "Application driver completed successfully."
+
+
+def test_shutdown_failed_from_inside(client, run):
+    script = python("""
+        app.shutdown("FAILED", "gave up on purpose")
+        import time; time.sleep(60)
+    """)
+    app_id, _, _ = run({"services": {"quitter": service(script)}})
+    report = wait_final(client, app_id)
+    assert report.final_status is FinalStatus.FAILED
+    assert report.diagnostics == "gave up on purpose"
+
+
+def test_killed_application_stops_and_cleans_up(client, run):
+    app_id, secret, staging = run({"master": {"script": "sleep 300"},
+                                   "services": {"sleeper": service("sleep 300")}})
+    with connect(client, app_id, secret) as app:
+        wait_for(lambda: app.get_containers(states=["RUNNING"]), timeout=60)
+    client.kill_application(app_id)
+    report = wait_final(client, app_id)
+    assert (report.state, report.final_status) == (ApplicationState.KILLED, FinalStatus.KILLED)
+    wait_for(lambda: not staging.exists(), timeout=20)
