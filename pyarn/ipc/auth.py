@@ -2,19 +2,30 @@
 
 Client: :func:`select_token` picks the token for a protocol and address (Java
 does this with a per-protocol token selector); :func:`client_negotiation`
-builds the SASL state machine for it. Server: :class:`ServerAuth` says which
-methods a port accepts and checks tokens with a pluggable secret manager.
+builds the SASL state machine for it, with a :class:`KerberosTarget` when
+the client may use Kerberos. Server: :class:`ServerAuth` says which methods a
+port accepts, checks tokens with a pluggable secret manager and holds the
+service's Kerberos identity.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import socket
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import attrs
 
 from ..errors import InvalidTokenError, RemoteError
+from ..security.kerberos import (
+    KerberosCredentials,
+    KerberosService,
+    check_server_principal,
+    default_realm,
+    gssapi_module,
+    principal_key,
+    short_name,
+)
 from ..security.tokens import (
     AMRM_TOKEN_KIND,
     HDFS_BLOCK_TOKEN_KIND,
@@ -26,7 +37,9 @@ from ..security.tokens import (
 from ..security.user import User
 from .constants import AuthMethod, Qop
 from .sasl.digest_md5 import DigestMd5Client, DigestMd5Server, token_credentials
-from .sasl.negotiation import SaslAuth, SaslClientNegotiation, SaslServerNegotiation
+from .sasl.gssapi import GssapiClient, GssapiServer, context_flags
+from .sasl.mechanism import ServerMechanism
+from .sasl.negotiation import ClientMechanismFactory, SaslAuth, SaslClientNegotiation, SaslServerNegotiation
 
 #: Token kinds each protocol accepts (Java's ``@TokenInfo`` selectors, PROTOCOL-FACTS §4.4).
 TOKEN_KINDS: Dict[str, Tuple[str, ...]] = {
@@ -71,10 +84,57 @@ def select_token(user: User, protocol: str, address: str,
     return None
 
 
+@attrs.frozen
+class KerberosTarget:
+    """What a client needs to authenticate to one server with Kerberos.
+
+    ``protocol`` (the RPC protocol name) selects the configuration key of the
+    server's principal (:data:`~pyarn.security.kerberos.PRINCIPAL_KEYS`, or
+    ``principal_keys`` for other protocols); ``principals`` holds the
+    configuration's principal keys (and ``<key>.pattern``); ``host`` is the
+    server's host as dialled (``_HOST`` becomes its canonical name).
+    ``credentials``: the client's login, or ``None`` for the ticket cache
+    (``KRB5CCNAME``), read at each connection.
+    """
+
+    protocol: str
+    host: str
+    principals: Mapping[str, str] = attrs.field(factory=dict)
+    principal_keys: Mapping[str, str] = attrs.field(factory=dict)
+    credentials: Optional[KerberosCredentials] = None
+
+    def mechanism(self, auth: SaslAuth, qops: Sequence[Qop]) -> Optional[GssapiClient]:
+        """A GSSAPI client for the server's advertised ``auth``; ``None`` without a principal key.
+
+        Raises a :class:`~pyarn.security.kerberos.KerberosError` saying what is
+        missing: the gssapi package, a ticket, a valid one, the right server.
+        """
+        key = principal_key(self.protocol, self.principal_keys)
+        if key is None:
+            return None
+        gssapi = gssapi_module()
+        login = self.credentials
+        if login is None:
+            login = KerberosCredentials.from_ticket_cache()
+        realm = default_realm() or login.realm
+        target = check_server_principal(auth.protocol, auth.serverId, key=key, conf=self.principals,
+                                        server_host=self.host, realm=realm)
+        credentials = login.acquire()
+        context = gssapi.SecurityContext(name=gssapi.Name(target, gssapi.NameType.kerberos_principal),
+                                         creds=credentials, usage="initiate", mech=gssapi.MechType.kerberos,
+                                         flags=context_flags(qops))
+        return GssapiClient(context, qops=qops, principal=login.principal, target=target)
+
+
 def client_negotiation(token: Optional[Token], *, qops: Sequence[Qop] = (Qop.AUTH,),
-                       allow_simple: bool = True) -> SaslClientNegotiation:
-    """The client SASL state machine for a connection holding ``token`` (or none)."""
-    factories = {}
+                       allow_simple: bool = True, kerberos: Optional[KerberosTarget] = None
+                       ) -> SaslClientNegotiation:
+    """The client SASL state machine for a connection holding ``token`` (or none).
+
+    With ``kerberos``, the client also answers a server that offers KERBEROS
+    (after TOKEN when the server lists TOKEN first and a token is held, as Java).
+    """
+    factories: Dict[str, ClientMechanismFactory] = {}
     if token is not None:
         def token_mechanism(auth: SaslAuth) -> Optional[DigestMd5Client]:
             if auth.mechanism != DigestMd5Client.name:
@@ -83,6 +143,12 @@ def client_negotiation(token: Optional[Token], *, qops: Sequence[Qop] = (Qop.AUT
             return DigestMd5Client(username, password, protocol=auth.protocol, server_id=auth.serverId,
                                    qops=qops)
         factories[AuthMethod.TOKEN.name] = token_mechanism
+    if kerberos is not None:
+        def kerberos_mechanism(auth: SaslAuth) -> Optional[GssapiClient]:
+            if auth.mechanism != GssapiClient.name:
+                return None
+            return kerberos.mechanism(auth, qops)
+        factories[AuthMethod.KERBEROS.name] = kerberos_mechanism
     return SaslClientNegotiation(factories, allow_simple=allow_simple)
 
 
@@ -132,20 +198,32 @@ class ServerAuth:
     """The auth methods one server port accepts, in preference order.
 
     ``methods=(AuthMethod.TOKEN,)`` makes a token-only port (like YARN's
-    scheduler port); TOKEN needs ``secret_manager``.
+    scheduler port); TOKEN needs ``secret_manager``; KERBEROS needs
+    ``kerberos`` (the service principal and its keytab). ``qops``: the QOPs
+    offered (``hadoop.rpc.protection``), for both TOKEN and KERBEROS.
+    ``principal_to_user`` names the user of a Kerberos principal (default:
+    its first component, like Hadoop's ``DEFAULT`` auth_to_local rule).
     """
 
     methods: Tuple[AuthMethod, ...] = attrs.field(default=(AuthMethod.SIMPLE,), converter=_methods)
     secret_manager: Optional[SecretManager] = attrs.field(default=None, converter=_as_secret_manager)
     qops: Tuple[Qop, ...] = attrs.field(default=(Qop.AUTH,), converter=tuple)
+    kerberos: Optional[KerberosService] = None
+    principal_to_user: Callable[[str], str] = short_name
 
     def __attrs_post_init__(self) -> None:
         if AuthMethod.TOKEN in self.methods and self.secret_manager is None:
             raise ValueError("ServerAuth: TOKEN authentication requires a secret_manager")
-        unsupported = [m.name for m in self.methods if m not in (AuthMethod.SIMPLE, AuthMethod.TOKEN)]
+        if AuthMethod.KERBEROS in self.methods and self.kerberos is None:
+            raise ValueError("ServerAuth: KERBEROS authentication requires "
+                             "kerberos=KerberosService(principal, keytab)")
+        unsupported = [m.name for m in self.methods
+                       if m not in (AuthMethod.SIMPLE, AuthMethod.TOKEN, AuthMethod.KERBEROS)]
         if unsupported:
             raise ValueError(f"ServerAuth: auth method(s) {unsupported} are not supported by pyarn's "
                              "server yet")
+        if not self.qops:
+            raise ValueError("ServerAuth.qops: at least one QOP is needed")
 
     @property
     def simple_allowed(self) -> bool:
@@ -154,13 +232,28 @@ class ServerAuth:
     def negotiation(self) -> SaslServerNegotiation:
         """A fresh server SASL state machine for one connection."""
         advertised: Dict[AuthMethod, SaslAuth] = {}
-        factories: Dict[AuthMethod, Callable[[], DigestMd5Server]] = {}
+        factories: Dict[AuthMethod, Callable[[], ServerMechanism]] = {}
         if AuthMethod.TOKEN in self.methods:
             advertised[AuthMethod.TOKEN] = SaslAuth(
                 method=AuthMethod.TOKEN.name, mechanism=DigestMd5Server.name,
                 protocol=TOKEN_PROTOCOL, serverId=TOKEN_SERVER_ID)
             factories[AuthMethod.TOKEN] = self._token_mechanism
+        if AuthMethod.KERBEROS in self.methods:
+            assert self.kerberos is not None
+            # Hadoop advertises its principal's two parts: protocol "nn", serverId "host".
+            advertised[AuthMethod.KERBEROS] = SaslAuth(
+                method=AuthMethod.KERBEROS.name, mechanism=GssapiServer.name,
+                protocol=self.kerberos.service, serverId=self.kerberos.host)
+            factories[AuthMethod.KERBEROS] = self._kerberos_mechanism
         return SaslServerNegotiation(self.methods, factories, advertised=advertised)
+
+    def _kerberos_mechanism(self) -> GssapiServer:
+        assert self.kerberos is not None
+        return GssapiServer(self.kerberos.accept_context(), qops=self.qops, service=self.kerberos.service)
+
+    def kerberos_user(self, principal: str) -> str:
+        """The user name a Kerberos principal stands for on this server."""
+        return self.principal_to_user(principal)
 
     def _token_mechanism(self) -> DigestMd5Server:
         return DigestMd5Server(self._token_password, protocol=TOKEN_PROTOCOL, server_id=TOKEN_SERVER_ID,

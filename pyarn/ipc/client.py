@@ -34,11 +34,12 @@ from ..errors import (
     RpcTimeoutError,
     remote_error,
 )
+from ..security.kerberos import KerberosCredentials
 from ..security.tokens import Token
 from ..security.user import User
-from .auth import client_negotiation, select_token
+from .auth import KerberosTarget, client_negotiation, select_token
 from .client_connection import ClientConnection, ClientState
-from .constants import CALL_ID_MASK, AuthMethod
+from .constants import CALL_ID_MASK, AuthMethod, Qop
 from .events import CallFailed, CallSucceeded, ConnectionFailed, Established
 from .headers import parse
 from .settings import IpcSettings
@@ -113,12 +114,15 @@ class Connection:
 
     Use :meth:`open` (or the context manager) before :meth:`call`. With a
     ``token`` (or Kerberos configured) the connection negotiates SASL,
-    otherwise it uses SIMPLE auth. ``on_close`` is told when the connection
-    ends, whoever ended it.
+    otherwise it uses SIMPLE auth. With Kerberos configured
+    (``hadoop.security.authentication=kerberos``) the client answers a
+    KERBEROS offer with ``kerberos`` (a login) or the ticket cache.
+    ``on_close`` is told when the connection ends, whoever ended it.
     """
 
     def __init__(self, address: AddressLike, protocol: str, user: User, *, client_id: bytes,
                  settings: Optional[IpcSettings] = None, token: Optional[Token] = None,
+                 kerberos: Optional[KerberosCredentials] = None,
                  on_close: Optional[Callable[[Connection], None]] = None) -> None:
         self.address = parse_address(address)
         self.protocol = protocol
@@ -129,7 +133,12 @@ class Connection:
         sasl = None
         if token is not None or secure:  # Java tries SASL in the same two cases
             allow_simple = not secure or self.settings.fallback_to_simple_auth_allowed
-            sasl = client_negotiation(token, qops=self.settings.qops, allow_simple=allow_simple)
+            target = None
+            if secure:
+                target = KerberosTarget(protocol, self.address[0], self.settings.principal_conf,
+                                        dict(self.settings.principal_keys), kerberos)
+            sasl = client_negotiation(token, qops=self.settings.qops, allow_simple=allow_simple,
+                                      kerberos=target)
         self._core = ClientConnection(protocol, user, client_id, sasl=sasl,
                                       max_response_length=self.settings.max_response_length)
         self._on_close = on_close
@@ -141,6 +150,8 @@ class Connection:
         self._closed = False
         self._last_received = self._last_activity = time.monotonic()
         self.auth_method: Optional[AuthMethod] = None
+        #: The negotiated quality of protection (once open).
+        self.qop = Qop.AUTH
 
     def __repr__(self) -> str:
         return (f"Connection({format_address(self.address)}, {self.protocol}, user={self.user.name!r}, "
@@ -202,6 +213,7 @@ class Connection:
             for event in events:
                 if isinstance(event, Established):
                     self.auth_method = event.auth_method
+                    self.qop = event.qop
                     return
                 if isinstance(event, ConnectionFailed):
                     error = event.error
@@ -462,12 +474,17 @@ class RpcClient:
 
     Connections are cached per (address, protocol, user, auth method and
     token) and reused by every thread. Close the client (or use it as a
-    context manager) to close them all.
+    context manager) to close them all. ``kerberos``: the Kerberos login
+    (:class:`~pyarn.security.kerberos.KerberosCredentials`) used when the
+    settings enable Kerberos; ``None`` reads the ticket cache (``KRB5CCNAME``)
+    at each new connection.
     """
 
-    def __init__(self, settings: Optional[IpcSettings] = None, *, client_id: Optional[bytes] = None) -> None:
+    def __init__(self, settings: Optional[IpcSettings] = None, *, client_id: Optional[bytes] = None,
+                 kerberos: Optional[KerberosCredentials] = None) -> None:
         self.settings = settings or IpcSettings()
         self.client_id = client_id if client_id is not None else uuid.uuid4().bytes
+        self.kerberos = kerberos
         self._lock = threading.Lock()
         self._connections: Dict[Hashable, Connection] = {}
         self._opening: Dict[Hashable, threading.Lock] = {}
@@ -526,7 +543,8 @@ class RpcClient:
                 if connection is not None and connection.usable:
                     return connection
             connection = Connection(address, protocol, user, client_id=self.client_id, settings=self.settings,
-                                    token=token, on_close=functools.partial(self._forget, key))
+                                    token=token, kerberos=self.kerberos,
+                                    on_close=functools.partial(self._forget, key))
             connection.open()
             with self._lock:
                 self._connections[key] = connection

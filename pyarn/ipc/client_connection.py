@@ -284,7 +284,11 @@ class ClientConnection:
         if auth_method is AuthMethod.TOKEN:
             context = connection_context(self.protocol, None)
         elif auth_method is AuthMethod.KERBEROS:
-            context = connection_context(self.protocol, self.user.name)
+            # Java sends the UGI's user name: the full principal for a Kerberos login, the
+            # impersonated user for a proxy user (whose real user is the principal).
+            principal = self._sasl.mechanism.principal if self._sasl and self._sasl.mechanism else None
+            name = self.user.name if self.user.real_user or not principal else principal
+            context = connection_context(self.protocol, name)
         else:
             context = connection_context(self.protocol, self.user.name, self.user.real_user)
         self._emit(frame(context_header(self.client_id), context))

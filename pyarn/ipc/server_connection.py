@@ -115,6 +115,8 @@ class ServerConnection:
         self.user: Optional[User] = None
         self.protocol: Optional[str] = None
         self.token_identifier: Optional[bytes] = None
+        #: The client's Kerberos principal (KERBEROS auth); ``user`` holds its short name.
+        self.principal: Optional[str] = None
         self.error: Optional[PyarnError] = None
         # The call id and retry count a FATAL answer echoes: those of the frame at hand.
         self._frame_call_id = AUTHORIZATION_FAILED_CALL_ID
@@ -364,6 +366,10 @@ class ServerConnection:
             if self.auth_method is AuthMethod.TOKEN:
                 name, self.token_identifier = self.auth.token_user(mechanism.authorization_id)
                 self.user = User(name)
+            elif self.auth_method is AuthMethod.KERBEROS:
+                self.principal = mechanism.authorization_id
+                to_user = getattr(self.auth, "kerberos_user", None)  # duck-typed auths may not map names
+                self.user = User(to_user(self.principal) if to_user else self.principal)
             else:
                 self.user = User(mechanism.authorization_id)
 
@@ -388,7 +394,7 @@ class ServerConnection:
             self.user = User(claimed, real_user=real or None)
         else:
             assert self.user is not None
-            if claimed and claimed != self.user.name:
+            if claimed and claimed not in (self.user.name, self.principal):
                 if self.auth_method is AuthMethod.TOKEN:
                     raise self._auth_failure(AccessControlError(
                         f"Authenticated user ({self.user.name}) doesn't match what the client claims "

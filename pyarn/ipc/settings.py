@@ -6,7 +6,7 @@ Key names and defaults are those of Hadoop's ``core-default.xml``
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import attrs
 
@@ -55,6 +55,11 @@ def _bool(conf: Mapping[str, str], key: str, default: bool) -> bool:
     raise ValueError(f"{key}: expected true or false, got {value!r}")
 
 
+def _pairs(value) -> Tuple[Tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), str(v)) for k, v in items)
+
+
 def _positive(instance, attribute, value) -> None:
     if value is not None and value <= 0:
         raise ValueError(f"IpcSettings.{attribute.name} must be positive, got {value!r}")
@@ -86,6 +91,16 @@ class IpcSettings:
     sasl_mechanism: str = "DIGEST-MD5"
     #: Whether a secure client accepts a server that falls back to SIMPLE.
     fallback_to_simple_auth_allowed: bool = False
+    #: Server principal configuration: every ``*.principal`` / ``*.principal.pattern`` key and its value.
+    principals: Tuple[Tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    #: Extra protocol name -> principal key entries (Hadoop's ``@KerberosInfo``) for protocols pyarn
+    #: does not know, e.g. an application's own.
+    principal_keys: Tuple[Tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+
+    @property
+    def principal_conf(self) -> Dict[str, str]:
+        """:attr:`principals` as a mapping."""
+        return dict(self.principals)
 
     @property
     def security_enabled(self) -> bool:
@@ -119,4 +134,6 @@ class IpcSettings:
             qops=qops or (Qop.AUTH,),
             sasl_mechanism=env.get(SASL_MECHANISM_ENV) or _get(conf, SASL_MECHANISM_KEY) or "DIGEST-MD5",
             fallback_to_simple_auth_allowed=_bool(conf, FALLBACK_TO_SIMPLE_KEY, False),
+            principals=tuple((k, v) for k in conf if k.endswith((".principal", ".principal.pattern"))
+                             for v in (_get(conf, k),) if v is not None),
         )

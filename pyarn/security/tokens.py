@@ -30,11 +30,11 @@ class Token:
     def __repr__(self) -> str:
         return f"Token(kind={self.kind!r}, service={self.service!r}, identifier={len(self.identifier)} bytes)"
 
-    def with_service(self, service: str) -> "Token":
+    def with_service(self, service: str) -> Token:
         return attrs.evolve(self, service=service)
 
     @classmethod
-    def from_proto(cls, proto) -> "Token":
+    def from_proto(cls, proto) -> Token:
         """From a ``hadoop.common.TokenProto``."""
         return cls(bytes(proto.identifier), bytes(proto.password), proto.kind, proto.service)
 

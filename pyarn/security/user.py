@@ -20,14 +20,14 @@ class User:
     tokens: Tuple[Token, ...] = attrs.field(default=(), converter=tuple, repr=False)
 
     @classmethod
-    def current(cls, env: Optional[Mapping[str, str]] = None) -> "User":
+    def current(cls, env: Optional[Mapping[str, str]] = None) -> User:
         """The user of this process as Hadoop sees it on an insecure cluster:
         ``HADOOP_USER_NAME`` when set, else the operating-system user."""
         env = os.environ if env is None else env
         name = env.get("HADOOP_USER_NAME") or _os_user()
         return cls(name)
 
-    def with_tokens(self, tokens: Iterable[Token]) -> "User":
+    def with_tokens(self, tokens: Iterable[Token]) -> User:
         return attrs.evolve(self, tokens=(*self.tokens, *tokens))
 
     def find_token(self, kind: str, service: Optional[str] = None) -> Optional[Token]:
@@ -37,7 +37,7 @@ class User:
                 return token
         return None
 
-    def proxy_for(self, name: str) -> "User":
+    def proxy_for(self, name: str) -> User:
         """This user impersonating ``name``."""
         return User(name, real_user=self.name, tokens=self.tokens)
 

@@ -1,4 +1,4 @@
-"""SASL: DIGEST-MD5 (client via pure-sasl, our server) and the two negotiation state machines."""
+"""SASL: DIGEST-MD5 (our client and server) and the two negotiation state machines."""
 from __future__ import annotations
 
 import base64
@@ -45,7 +45,7 @@ def _server(passwords):
     return DigestMd5Server(lookup)
 
 
-def test_pure_sasl_client_and_our_server_authenticate_with_digest_uri_slash_default():
+def test_client_and_server_authenticate_with_digest_uri_slash_default():
     server = _server({"dXNlcg==": "c2VjcmV0"})
     client = DigestMd5Client("dXNlcg==", "c2VjcmV0", protocol="", server_id="default")
     challenge = server.evaluate_response(b"")
@@ -108,9 +108,11 @@ def test_client_refuses_a_qop_it_cannot_wrap():
         client.evaluate_challenge(b'realm="default",nonce="abc",qop="auth-conf",charset=utf-8,algorithm=md5-sess')
 
 
-def test_server_refuses_to_offer_security_layers_it_cannot_provide():
-    with pytest.raises(NotImplementedError, match="auth-int"):
-        DigestMd5Server(lambda u: "p", qops=(Qop.AUTH_INT,))
+def test_server_offers_its_qops_in_order_and_the_ciphers_for_privacy():
+    challenge = DigestMd5Server(lambda u: "p", qops=(Qop.AUTH_CONF, Qop.AUTH_INT)).evaluate_response(b"")
+    fields = parse_directives(challenge)
+    assert fields["qop"] == b"auth-conf,auth-int"
+    assert fields["cipher"].split(b",")[0] == b"3des"
 
 
 # ---------------------------------------------------------------- negotiation

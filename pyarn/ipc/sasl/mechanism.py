@@ -3,17 +3,48 @@
 A mechanism authenticates (``evaluate_*`` until ``complete``) and, when the
 negotiated QOP has a security layer (``auth-int``/``auth-conf``), protects all
 later traffic through :meth:`SecurityLayer.wrap` / :meth:`SecurityLayer.unwrap`.
-DIGEST-MD5 (TOKEN) implements this today; GSSAPI (KERBEROS) and the
-integrity/privacy layers of DIGEST-MD5 plug in here without touching the
-connection cores.
+DIGEST-MD5 (TOKEN) and GSSAPI (KERBEROS) implement this.
+
+Also here: how both sides pick a QOP. ``hadoop.rpc.protection`` lists the
+acceptable QOPs most preferred first; a client takes the first of its own
+list that the server offers (the JDK's ``findPreferredMask``).
 """
 from __future__ import annotations
 
 import abc
-from typing import Optional
+from typing import Iterable, Optional, Sequence
 
-from ...errors import LocalProtocolError
+from ...errors import AuthenticationError, LocalProtocolError
 from ..constants import Qop
+
+#: RFC 4752 / RFC 2831 security-layer bits of each QOP.
+LAYER_BITS = {Qop.AUTH: 0x01, Qop.AUTH_INT: 0x02, Qop.AUTH_CONF: 0x04}
+_PROTECTION_NAMES = {Qop.AUTH: "authentication", Qop.AUTH_INT: "integrity", Qop.AUTH_CONF: "privacy"}
+
+
+class NoCommonProtectionError(AuthenticationError):
+    """Client and server accept no QOP in common (``hadoop.rpc.protection`` differs)."""
+
+
+def protection_names(qops: Iterable[Qop]) -> str:
+    """QOPs as ``hadoop.rpc.protection`` spells them: ``privacy,integrity``."""
+    return ",".join(_PROTECTION_NAMES[q] for q in qops) or "(none)"
+
+
+def qops_of_mask(mask: int) -> tuple:
+    """The QOPs whose bits are set in a security-layer mask, strongest first."""
+    return tuple(q for q in (Qop.AUTH_CONF, Qop.AUTH_INT, Qop.AUTH) if mask & LAYER_BITS[q])
+
+
+def choose_qop(mechanism: str, preferred: Sequence[Qop], offered: Sequence[Qop]) -> Qop:
+    """The first of ``preferred`` that the server ``offered``; else :class:`NoCommonProtectionError`."""
+    for qop in preferred:
+        if qop in offered:
+            return qop
+    raise NoCommonProtectionError(
+        f"{mechanism}: No common protection layer between client and server: this client accepts "
+        f"quality of protection {protection_names(preferred)} (hadoop.rpc.protection), the server "
+        f"offers {protection_names(offered)}")
 
 
 class SecurityLayer:
@@ -54,6 +85,11 @@ class ClientMechanism(SecurityLayer, abc.ABC):
     def has_initial_response(self) -> bool:
         """Whether the client speaks first (GSSAPI does, DIGEST-MD5 does not)."""
         return False
+
+    @property
+    def principal(self) -> Optional[str]:
+        """Who this client proved to be, when the mechanism says (a Kerberos principal)."""
+        return None
 
     @abc.abstractmethod
     def evaluate_challenge(self, challenge: bytes) -> Optional[bytes]:
