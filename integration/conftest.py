@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
 ENV = "PYARN_TEST_HADOOP_CONF_DIR"
 
 
-def real_conf_dir() -> "Path | None":
+def real_conf_dir() -> Optional[Path]:
     value = os.environ.get(ENV)
     return Path(value) if value else None
 
@@ -48,3 +48,19 @@ def requires_real_cluster() -> pytest.MarkDecorator:
     return pytest.mark.skipif(real_conf_dir() is None,
                               reason=f"needs a real Hadoop cluster: set {ENV} "
                                      "(../shared/realcluster/realcluster.sh conf-dir)")
+
+
+def block_file(conf_dir: Path, block_id: int) -> Optional[Path]:
+    """The on-disk file of a replica of ``block_id``, when the DataNodes keep their blocks on this
+    machine: found under ``dfs.datanode.data.dir`` as the ``hdfs-site.xml`` of ``conf_dir`` (or of
+    its ``hdfs/`` subdirectory, where the reference cluster keeps its servers' settings) names it."""
+    from pyarn.conf import Configuration
+
+    for directory in (conf_dir / "hdfs", conf_dir):
+        if not (directory / "hdfs-site.xml").is_file():
+            continue
+        for data_dir in Configuration.load(directory).get_list("dfs.datanode.data.dir", []):
+            root = Path(data_dir.replace("file://", ""))
+            for found in root.rglob(f"blk_{block_id}") if root.is_dir() else ():
+                return found
+    return None

@@ -1,16 +1,17 @@
-"""Block reads and writes against a real DataNode, checked with Hadoop's own FsShell.
+"""Block reads and writes against the DataNodes of ``hadoop_conf_dir``, checked with Hadoop's own FsShell.
 
-Runs when ``PYARN_TEST_HADOOP_CONF_DIR`` names a cluster's client configuration
-and Java with the Hadoop client jars is at hand (``PYARN_TEST_HADOOP_CLASSPATH``,
-else ``../shared/realcluster/realcluster.sh classpath yarn``, else
-``hadoop classpath``). The NameNode is reached with :mod:`pyarn.ipc`; only
-the block I/O under test is :mod:`pyarn.hdfs.blocks`.
+The real DataNode when ``PYARN_TEST_HADOOP_CONF_DIR`` names a cluster's client
+configuration, else the mini cluster's. Needs Java with the Hadoop client jars
+(``PYARN_TEST_HADOOP_CLASSPATH``, else
+``../shared/realcluster/realcluster.sh classpath yarn``, else ``hadoop
+classpath``). The NameNode is reached with :mod:`pyarn.ipc`; only the block
+I/O under test is :mod:`pyarn.hdfs.blocks`.
 
 * Files put by FsShell are read with :func:`read_block` (whole and in ranges).
 * Files written with :class:`BlockWriter` (several blocks each) are fetched by
   FsShell and compared byte for byte.
 * A byte flipped in the DataNode's block file gives a :class:`ChecksumError`
-  (when the DataNode's data directory is on this machine).
+  (when the DataNode's data directory, ``dfs.datanode.data.dir``, is on this machine).
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from hadoop_protos import acl_pb2, hdfs_pb2
 from hadoop_protos import client_namenode_pb2 as cn
 from hadoop_protos.client_namenode_rpc import CLIENT_NAMENODE_PROTOCOL
 
-CONF_DIR = os.environ.get("PYARN_TEST_HADOOP_CONF_DIR")
+from .conftest import block_file
+
 REPO = Path(__file__).resolve().parent.parent
 REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
 CLIENT = f"DFSClient_NONMAPREDUCE_pyarn_it_{os.getpid()}"
@@ -37,7 +39,6 @@ MIB = 1024 * 1024
 
 pytestmark = [
     pytest.mark.realcluster,
-    pytest.mark.skipif(not CONF_DIR, reason="PYARN_TEST_HADOOP_CONF_DIR is not set (no cluster to test)"),
     pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH (FsShell checks the results)"),
 ]
 
@@ -54,10 +55,13 @@ def _classpath() -> Optional[str]:
 
 
 @pytest.fixture(scope="module")
-def conf():
+def conf(hadoop_conf_dir):
     from pyarn.conf import Configuration
 
-    configuration = Configuration.load(CONF_DIR)
+    configuration = Configuration.load(hadoop_conf_dir)
+    default_fs = configuration.get_str("fs.defaultFS", "file:///")
+    if not default_fs.lower().startswith("hdfs://"):
+        pytest.skip(f"the cluster's fs.defaultFS is {default_fs!r}: it has no HDFS to test")
     if configuration.get_str("hadoop.security.authentication", "simple") != "simple":
         pytest.skip("the cluster is Kerberized: SASL on DataTransferProtocol is not implemented yet")
     if configuration.get_bool("dfs.encrypt.data.transfer", False):
@@ -66,14 +70,14 @@ def conf():
 
 
 @pytest.fixture(scope="module")
-def fsshell(conf):
+def fsshell(conf, hadoop_conf_dir):
     classpath = _classpath()
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
 
     def run(*args: str) -> str:
         command = ["java", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
-                   f"{CONF_DIR}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
+                   f"{hadoop_conf_dir}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
         return done.stdout
@@ -241,33 +245,18 @@ def test_unknown_block_is_a_datanode_error(namenode, factory, fsshell, workdir, 
     assert info.value.datanode == f"{block.locs[0].id.ipAddr}:{block.locs[0].id.xferPort}"
 
 
-def _block_file(conf, block_id: int) -> Optional[Path]:
-    from pyarn.conf import Configuration
-
-    candidates = [Path(CONF_DIR) / "hdfs", Path(CONF_DIR)]
-    for directory in candidates:
-        if not (directory / "hdfs-site.xml").is_file():
-            continue
-        data_dirs = Configuration.load(directory).get_list("dfs.datanode.data.dir", [])
-        for data_dir in data_dirs:
-            root = Path(data_dir.replace("file://", ""))
-            if root.is_dir():
-                for found in root.rglob(f"blk_{block_id}"):
-                    return found
-    return None
-
-
-def test_corrupt_replica_gives_checksum_error(conf, namenode, factory, fsshell, workdir, local_files):
+def test_corrupt_replica_gives_checksum_error(conf, hadoop_conf_dir, namenode, factory, fsshell, workdir,
+                                             local_files):
     from pyarn.hdfs.blocks import ChecksumError, read_block
 
     path = f"{workdir}/to-corrupt"
     write_file(namenode, factory, path, (local_files / "mib+7").read_bytes(), block_size=128 * MIB)
     block = locate(namenode, path)[0]
-    block_file = _block_file(conf, block.b.blockId)
-    if block_file is None:
+    found = block_file(hadoop_conf_dir, block.b.blockId)
+    if found is None:
         pytest.skip("the DataNode's block files are not on this machine")
-    original = block_file.read_bytes()[700]
-    with block_file.open("r+b") as f:
+    original = found.read_bytes()[700]
+    with found.open("r+b") as f:
         f.seek(700)
         f.write(bytes([original ^ 0xFF]))
     try:
@@ -278,6 +267,6 @@ def test_corrupt_replica_gives_checksum_error(conf, namenode, factory, fsshell, 
         tail = b"".join(read_block(factory, block, 1024, 5000, CLIENT))   # clean chunks still read
         assert tail == (local_files / "mib+7").read_bytes()[1024:6024]
     finally:
-        with block_file.open("r+b") as f:
+        with found.open("r+b") as f:
             f.seek(700)
             f.write(bytes([original]))

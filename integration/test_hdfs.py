@@ -1,10 +1,11 @@
 """``pyarn.hdfs.HDFS`` end to end, against the cluster of ``hadoop_conf_dir``.
 
-With ``PYARN_TEST_HADOOP_CONF_DIR`` set this is the real HDFS; the checks
-that need Java (FsShell as the reference) or the DataNode's block files run
-only there. Without it the mini cluster is used, and everything is skipped
-while its ``fs.defaultFS`` is not ``hdfs://``. ``PYARN_TEST_LARGE=1`` adds a
-1 GiB round trip.
+With ``PYARN_TEST_HADOOP_CONF_DIR`` set this is the real HDFS; without it, the
+mini cluster's HDFS. Hadoop's FsShell is the reference for listings when
+Java and a Hadoop client classpath are at hand (``PYARN_TEST_HADOOP_CLASSPATH``
+or ``../shared/realcluster/realcluster.sh classpath yarn``); the corrupted
+block is flipped in the DataNode's block file, found through
+``dfs.datanode.data.dir``. ``PYARN_TEST_LARGE=1`` adds a 1 GiB round trip.
 """
 from __future__ import annotations
 
@@ -23,12 +24,10 @@ from typing import Callable, Iterator, List, Optional
 
 import pytest
 
-from .conftest import ENV, real_conf_dir
+from .conftest import block_file
 
 REPO = Path(__file__).resolve().parent.parent
 REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
-REALCLUSTER_HOME = Path(os.environ.get("REALCLUSTER_HOME", Path.home() / ".cache" / "pyarn-realcluster"))
-DATA_DIR = REALCLUSTER_HOME / "run" / "data"
 MIB = 1024 * 1024
 LARGE = os.environ.get("PYARN_TEST_LARGE") == "1"
 
@@ -95,11 +94,9 @@ def _classpath() -> Optional[str]:
 
 
 @pytest.fixture(scope="module")
-def fsshell(conf) -> Callable[..., str]:
-    """Hadoop's FsShell, when Java and the real cluster are at hand."""
-    conf_dir = real_conf_dir()
-    if conf_dir is None:
-        pytest.skip(f"FsShell checks need the real cluster ({ENV})")
+def fsshell(conf, hadoop_conf_dir) -> Callable[..., str]:
+    """Hadoop's FsShell on the cluster's conf dir, when Java and Hadoop's client jars are at hand."""
+    conf_dir = hadoop_conf_dir
     if shutil.which("java") is None:
         pytest.skip("no java on PATH")
     classpath = _classpath()
@@ -367,28 +364,21 @@ def test_permission_denied(fs, conf, remote, monkeypatch):
     assert fs.exists(f"{remote}/secret") and not fs.exists(f"{remote}/new")
 
 
-def _block_file(block_id: int) -> Optional[Path]:
-    for found in DATA_DIR.rglob(f"blk_{block_id}"):
-        return found
-    return None
-
-
-def test_corrupt_block(fs, remote, tmp_path):
+def test_corrupt_block(fs, remote, tmp_path, hadoop_conf_dir):
     from pyarn.hdfs import CorruptBlockError
 
-    if real_conf_dir() is None or not DATA_DIR.is_dir():
-        pytest.skip("needs the real cluster's DataNode files on this machine")
     data = os.urandom(300_000)
     path = f"{remote}/to-corrupt"
-    with fs.open(path, "wb") as out:
+    with fs.open(path, "wb", replication=1) as out:
         out.write(data)
     block = fs.namenode.get_block_locations(path).blocks[0]
-    block_file = _block_file(block.b.blockId)
-    if block_file is None:
-        pytest.skip(f"no file for block {block.b.blockId} under {DATA_DIR}")
+    found = block_file(hadoop_conf_dir, block.b.blockId)
+    if found is None:
+        pytest.skip(f"the DataNode's file of block {block.b.blockId} is not on this machine "
+                    "(no dfs.datanode.data.dir in the conf dir names it)")
     bad = 200_000  # in the fourth packet: the first ones still read
-    original = block_file.read_bytes()[bad]
-    with block_file.open("r+b") as f:
+    original = found.read_bytes()[bad]
+    with found.open("r+b") as f:
         f.seek(bad)
         f.write(bytes([original ^ 0xFF]))
     try:
@@ -404,7 +394,7 @@ def test_corrupt_block(fs, remote, tmp_path):
             fs.get(path, tmp_path / "corrupt")
         assert list(tmp_path.iterdir()) == []
     finally:
-        with block_file.open("r+b") as f:
+        with found.open("r+b") as f:
             f.seek(bad)
             f.write(bytes([original]))
     with fs.open(path) as f:

@@ -25,7 +25,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-DESCRIPTION = "A pure-Python YARN (ResourceManager and NodeManagers) on this machine."
+DESCRIPTION = ("A pure-Python YARN (ResourceManager and NodeManagers) and HDFS (NameNode and DataNodes) "
+               "on this machine.")
 
 
 def _add_actions(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +39,9 @@ def _add_actions(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--memory-mb", type=_positive, default=4096, help="memory of each NodeManager in MiB "
                        "(default 4096)")
     start.add_argument("--vcores", type=_positive, default=4, help="vcores of each NodeManager (default 4)")
+    start.add_argument("--datanodes", type=_positive, default=1, help="number of DataNodes (default 1)")
+    start.add_argument("--no-hdfs", dest="hdfs", action="store_false",
+                       help="no HDFS: the default file system is the local one (file:///)")
     start.add_argument("--workdir", help="keep configuration, local and log directories here "
                        "(default: a temporary directory, removed at the end)")
     start.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -77,11 +81,13 @@ def run(args: argparse.Namespace, stop: Optional[threading.Event] = None) -> int
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         with MiniCluster(nodes=args.nodes, memory_mb=args.memory_mb, vcores=args.vcores, workdir=args.workdir,
-                         conf=_settings(args.conf)) as cluster:
+                         conf=_settings(args.conf), hdfs=args.hdfs, datanodes=args.datanodes) as cluster:
             print(f"export HADOOP_CONF_DIR={shlex.quote(cluster.conf_dir)}", flush=True)
+            hdfs = (f"HDFS at {cluster.default_fs} with {args.datanodes} DataNode(s)" if args.hdfs
+                    else "no HDFS (fs.defaultFS is file:///)")
             print(f"pyarn mini cluster: ResourceManager at {cluster.rm_address} (scheduler "
                   f"{cluster.scheduler_address}), {args.nodes} NodeManager(s) of {args.memory_mb} MiB and "
-                  f"{args.vcores} vcores, started in {cluster.start_seconds:.3f} s; Ctrl-C stops it",
+                  f"{args.vcores} vcores, {hdfs}, started in {cluster.start_seconds:.3f} s; Ctrl-C stops it",
                   file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 pass

@@ -1,4 +1,4 @@
-"""``MiniCluster``: a ResourceManager and N NodeManagers in this process, on loopback.
+"""``MiniCluster``: an HDFS, a ResourceManager and N NodeManagers in this process, on loopback.
 
 ::
 
@@ -6,9 +6,13 @@
         os.environ["HADOOP_CONF_DIR"] = cluster.conf_dir   # for pyarn's or Java's clients
         ...
 
-The RM's client port speaks SIMPLE auth; its scheduler port and the NMs'
-ports take only tokens, as on a real cluster. Containers run as local
-processes of the current OS user. ``conf`` overrides YARN settings, e.g.
+The HDFS (a :class:`~.hdfs.MiniHDFS`, started first) is the default file
+system, ``fs.defaultFS=hdfs://127.0.0.1:<port>``, set up as a fresh real
+cluster is: ``/tmp`` (1777) and the current user's home ``/user/<name>``.
+``hdfs=False`` leaves it out (``fs.defaultFS=file:///``). The RM's client
+port speaks SIMPLE auth; its scheduler port and the NMs' ports take only
+tokens, as on a real cluster. Containers run as local processes of the
+current OS user. ``conf`` overrides YARN settings, e.g.
 ``{"yarn.am.liveness-monitor.expiry-interval-ms": "2000"}`` for quick AM
 expiry in tests; every setting also lands in ``yarn-site.xml``.
 """
@@ -22,7 +26,10 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
 
 from ..conf import Configuration
+from ..hdfs import HDFS
+from ..security.user import User
 from .confdir import write_conf_dir
+from .hdfs import MiniHDFS
 from .launcher import DEFAULT_ENV_WHITELIST
 from .nm import NodeManager
 from .rm import ResourceManager
@@ -34,16 +41,20 @@ USER_HOME_KEY = "yarn.nodemanager.user-home-dir"
 
 
 class MiniCluster:
-    """A pure-Python YARN: ``nodes`` NodeManagers of ``memory_mb`` MiB and ``vcores`` vcores each.
+    """A pure-Python YARN: ``nodes`` NodeManagers of ``memory_mb`` MiB and ``vcores`` vcores each,
+    on an HDFS of ``datanodes`` DataNodes unless ``hdfs`` is False.
 
-    ``workdir`` holds the configuration, local and log directories (a
-    temporary directory, removed on :meth:`stop`, when None).
+    ``workdir`` holds the configuration, local and log directories and the
+    DataNodes' blocks (a temporary directory, removed on :meth:`stop`, when None).
     """
 
     def __init__(self, nodes: int = 2, memory_mb: int = 4096, vcores: int = 4,
-                 workdir: Union[str, Path, None] = None, conf: Optional[Mapping[str, str]] = None) -> None:
+                 workdir: Union[str, Path, None] = None, conf: Optional[Mapping[str, str]] = None, *,
+                 hdfs: bool = True, datanodes: int = 1) -> None:
         if nodes < 1:
             raise ValueError(f"MiniCluster: nodes must be at least 1, got {nodes}")
+        if hdfs and datanodes < 1:
+            raise ValueError(f"MiniCluster: datanodes must be at least 1, got {datanodes}")
         if memory_mb < DEFAULT_MIN_MEMORY or vcores < 1:
             raise ValueError(f"MiniCluster: each node needs at least {DEFAULT_MIN_MEMORY} MiB and 1 vcore, "
                              f"got {memory_mb} MiB and {vcores} vcores")
@@ -61,6 +72,10 @@ class MiniCluster:
             "yarn.nodemanager.resource.cpu-vcores": str(vcores),
         }
         self.settings.update({k: str(v) for k, v in (conf or {}).items()})
+        self.with_hdfs = hdfs
+        self.datanodes = datanodes
+        #: The NameNode and DataNodes, once started (None with ``hdfs=False``).
+        self.hdfs: Optional[MiniHDFS] = None
         self.resource_manager: Optional[ResourceManager] = None
         self.node_managers: List[NodeManager] = []
         #: Seconds :meth:`start` took.
@@ -69,7 +84,7 @@ class MiniCluster:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> MiniCluster:
-        """Start the RM and the NMs and write :attr:`conf_dir`."""
+        """Start the HDFS, the RM and the NMs and write :attr:`conf_dir`."""
         if self.resource_manager is not None:
             raise RuntimeError("MiniCluster already started")
         began = time.monotonic()
@@ -80,6 +95,10 @@ class MiniCluster:
             self.workdir = self._workdir_arg.resolve()
             self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            if self.with_hdfs:
+                self.hdfs = MiniHDFS(self.workdir / "hdfs", datanodes=self.datanodes).start()
+                self._set_up_hdfs()
+            fs_conf = self._client_conf()
             conf = Configuration(self.settings)
             rm = self.resource_manager = ResourceManager(conf).start()
             env_whitelist = conf.get_list(ENV_WHITELIST_KEY, DEFAULT_ENV_WHITELIST)
@@ -88,9 +107,10 @@ class MiniCluster:
             for index in range(self.nodes):
                 nm = NodeManager(rm, self.workdir / f"nm-{index}", self.memory_mb, self.vcores, env=env,
                                  env_whitelist=env_whitelist, user_home=conf.get_str(USER_HOME_KEY, "/home/"),
-                                 name=f"pyarn NM {index}")
+                                 name=f"pyarn NM {index}", conf=fs_conf)
                 self.node_managers.append(nm.start())
-            write_conf_dir(self.conf_path, self._core_site(), self._yarn_site())
+            write_conf_dir(self.conf_path, self._core_site(), self._yarn_site(),
+                           self._hdfs_site() if self.hdfs is not None else None)
         except BaseException:
             self.stop()
             raise
@@ -105,6 +125,9 @@ class MiniCluster:
             nm.stop()
         self.node_managers = []
         self.resource_manager = None
+        if self.hdfs is not None:  # last: containers may have been writing to it
+            self.hdfs.stop()
+            self.hdfs = None
         if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -124,8 +147,17 @@ class MiniCluster:
 
     @property
     def conf_dir(self) -> str:
-        """A HADOOP_CONF_DIR for this cluster (``core-site.xml``, ``yarn-site.xml``)."""
+        """A HADOOP_CONF_DIR for this cluster (``core-site.xml``, ``yarn-site.xml``, ``hdfs-site.xml``)."""
         return str(self.conf_path)
+
+    @property
+    def default_fs(self) -> str:
+        """``fs.defaultFS``: ``hdfs://127.0.0.1:<port>``, or ``file:///`` without HDFS."""
+        if self.with_hdfs:
+            if self.hdfs is None:
+                raise RuntimeError("MiniCluster is not started")
+            return self.hdfs.default_fs
+        return "file:///"
 
     @property
     def rm_address(self) -> str:
@@ -140,8 +172,24 @@ class MiniCluster:
             raise RuntimeError("MiniCluster is not started")
         return self.resource_manager
 
+    def _set_up_hdfs(self) -> None:
+        """``/tmp`` open to all (1777) and the current user's home, as on a freshly set-up cluster."""
+        assert self.hdfs is not None
+        with HDFS(conf=self._client_conf(), user=self.hdfs.namenode.superuser) as fs:
+            fs.mkdir("/tmp")
+            fs.chmod("/tmp", 0o1777)
+            user = User.current().name
+            fs.chown(fs.mkdir(f"/user/{user}"), owner=user)
+
     def _core_site(self) -> Dict[str, str]:
-        return {"fs.defaultFS": "file:///", "hadoop.security.authentication": "simple"}
+        return {"fs.defaultFS": self.default_fs, "hadoop.security.authentication": "simple"}
+
+    def _hdfs_site(self) -> Dict[str, str]:
+        return self.hdfs.hdfs_site() if self.hdfs is not None else {}
+
+    def _client_conf(self) -> Configuration:
+        """What the conf dir tells a file-system client (the NMs' localizers read with it)."""
+        return Configuration({**self._core_site(), **self._hdfs_site()})
 
     def _yarn_site(self) -> Dict[str, str]:
         rm = self._rm()

@@ -7,62 +7,48 @@ tar.gz, tgz) into the cache its visibility names, under the NM's local dir:
 * PRIVATE: ``usercache/<user>/filecache/<n>/<name>``, shared by the user's applications;
 * APPLICATION: ``usercache/<user>/appcache/<app>/filecache/<n>/<name>``, removed with the application.
 
-A cached copy is reused while the source's modification time stays the one
-asked for. As YARN's ``FSDownload``, the source's modification time must equal
-the resource's timestamp (its size is not checked by Hadoop 3.3 either).
-Only ``file:`` URLs are served for now.
+Sources are ``file:`` and ``hdfs://`` URLs (:mod:`.sources`). A cached copy is
+reused while the source's modification time stays the one asked for. As
+YARN's ``FSDownload``, the source's modification time must equal the
+resource's timestamp (its size is not checked by Hadoop 3.3 either), and the
+copy's permissions become 500 for files and 700 for directories (555 and 755
+when PUBLIC).
 """
 from __future__ import annotations
 
 import itertools
 import os
 import shutil
-import stat
 import tarfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from hadoop_protos import yarn_records_pb2 as pb
 
+from ..conf import Configuration
+from ..errors import PyarnError
 from .diagnostics import resource_changed
+from .sources import LocalizationError, Source, SourceStatus, open_source
 
+__all__ = ["LocalizationError", "Localizer"]
 
-class LocalizationError(Exception):
-    """A resource could not be localized; ``java_class`` is the exception YARN reports."""
-
-    def __init__(self, message: str, java_class: str = "java.io.IOException") -> None:
-        super().__init__(message)
-        self.message = message
-        self.java_class = java_class
-
-
-def url_text(url: pb.URLProto) -> str:
-    """A URL as Hadoop prints the resource's path (``file:/tmp/x``, ``hdfs://nn:8020/x``)."""
-    scheme = url.scheme or "file"
-    if url.host:
-        port = f":{url.port}" if url.HasField("port") and url.port >= 0 else ""
-        return f"{scheme}://{url.host}{port}{url.file}"
-    return f"{scheme}:{url.file}"
-
-
-def _mtime_ms(path: Path) -> int:
-    return path.stat().st_mtime_ns // 1_000_000
-
-
-def _is_public(path: Path) -> bool:
-    """World-readable, and every ancestor directory world-executable (``FSDownload.isPublic``)."""
-    if not path.stat().st_mode & stat.S_IROTH:
-        return False
-    return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
+#: ``FSDownload``'s permissions of localized copies: (file, directory), private and public.
+_PRIVATE_MODES = (0o500, 0o700)
+_PUBLIC_MODES = (0o555, 0o755)
 
 
 class Localizer:
-    """Downloads resources into one NodeManager's local dir."""
+    """Downloads resources into one NodeManager's local dir.
 
-    def __init__(self, local_dir: Path) -> None:
+    ``conf`` is the NodeManager's configuration: ``fs.defaultFS`` and the
+    HDFS client settings ``hdfs://`` resources are read with.
+    """
+
+    def __init__(self, local_dir: Path, conf: Optional[Configuration] = None) -> None:
         self.local_dir = local_dir
+        self.conf = conf
         self._lock = threading.Lock()
         self._numbers = itertools.count(10)
         #: (scope directory, source, timestamp, type) -> localized path
@@ -82,57 +68,40 @@ class Localizer:
         return self.app_dir(user, app_id) / "filecache"
 
     def localize(self, resource: pb.LocalResourceProto, user: str, app_id: str) -> Path:
-        """The local path of ``resource`` (a file, or the directory an archive was unpacked in)."""
-        url = resource.resource
-        text = url_text(url)
-        scheme = url.scheme or "file"
-        if scheme != "file":
-            raise LocalizationError(f'No FileSystem for scheme "{scheme}"',
-                                    "org.apache.hadoop.fs.UnsupportedFileSystemException")
-        source = Path(url.file)
-        if not source.exists():
-            raise LocalizationError(f"File {text} does not exist", "java.io.FileNotFoundException")
-        actual = _mtime_ms(source)
-        if actual != resource.timestamp:
-            raise LocalizationError(resource_changed(text, resource.timestamp, actual))
+        """The local path of ``resource`` (a file, or the directory an archive was unpacked in),
+        fetched as ``user``."""
+        try:
+            with open_source(resource.resource, user, self.conf) as source:
+                return self._localize(source, resource, user, app_id)
+        except PyarnError as exc:  # the source's file system refused (permission, connection, ...)
+            raise LocalizationError.from_pyarn(exc) from exc
+
+    def _localize(self, source: Source, resource: pb.LocalResourceProto, user: str, app_id: str) -> Path:
+        status = source.status()
+        if status.modification_ms != resource.timestamp:
+            raise LocalizationError(resource_changed(source.text, resource.timestamp, status.modification_ms))
         visibility = resource.visibility if resource.HasField("visibility") else pb.APPLICATION
-        if visibility == pb.PUBLIC and not _is_public(source):
-            raise LocalizationError(f"Resource {text} is not publicly accessible and as such cannot be "
-                                    "part of the public cache.")
+        if visibility == pb.PUBLIC and not source.is_public(status):
+            raise LocalizationError(f"Resource {source.text} is not publicly accessible and as such cannot "
+                                    "be part of the public cache.")
         kind = resource.type if resource.HasField("type") else pb.FILE
         cache = self._cache_dir(visibility, user, app_id)
-        key = (str(cache), str(source), resource.timestamp, kind)
+        key = (str(cache), source.text, resource.timestamp, kind)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None and cached.exists():
                 return cached
             target = cache / str(next(self._numbers)) / source.name
             try:
-                self._fetch(source, target, kind)
-            except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+                _fetch(source, status, target, kind)
+                _set_modes(target, _PUBLIC_MODES if visibility == pb.PUBLIC else _PRIVATE_MODES)
+            except (OSError, PyarnError, tarfile.TarError, zipfile.BadZipFile) as exc:
                 shutil.rmtree(target.parent, ignore_errors=True)
-                raise LocalizationError(f"Failed to localize {text}: {exc}") from exc
+                if isinstance(exc, PyarnError):  # the source refused (permission, bad block)
+                    raise LocalizationError.from_pyarn(exc) from exc
+                raise LocalizationError(f"Failed to localize {source.text}: {exc}") from exc
             self._cache[key] = target
             return target
-
-    @staticmethod
-    def _fetch(source: Path, target: Path, kind: int) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if kind == pb.FILE or source.is_dir():
-            if source.is_dir():
-                shutil.copytree(source, target, symlinks=True)
-            else:
-                shutil.copy2(source, target)
-            return
-        name = source.name.lower()
-        if name.endswith((".zip", ".jar")):
-            with zipfile.ZipFile(source) as archive:
-                archive.extractall(target)  # zipfile drops absolute paths and ".." itself
-        elif name.endswith((".tar.gz", ".tgz", ".tar")):
-            with tarfile.open(source) as archive:
-                _extract_tar(archive, target)
-        else:  # YARN: "Cannot unpack", and the archive is kept as a plain file
-            shutil.copy2(source, target)
 
     def forget_application(self, user: str, app_id: str) -> None:
         """Delete an application's cache and working directories."""
@@ -142,6 +111,43 @@ class Localizer:
             for key in [k for k in self._cache if k[0].startswith(prefix)]:
                 del self._cache[key]
         shutil.rmtree(app_dir, ignore_errors=True)
+
+
+def _fetch(source: Source, status: SourceStatus, target: Path, kind: int) -> None:
+    """Copy or unpack ``source`` to ``target``, as ``FSDownload.downloadAndUnpack`` does."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if status.is_dir:
+        source.copy_tree(target)
+        return
+    name = source.name.lower()
+    with source.open() as stream:
+        if kind == pb.FILE:
+            _copy(stream, target)
+        elif name.endswith((".zip", ".jar")):
+            with zipfile.ZipFile(stream) as archive:
+                archive.extractall(target)  # zipfile drops absolute paths and ".." itself
+        elif name.endswith((".tar.gz", ".tgz", ".tar")):
+            with tarfile.open(fileobj=stream) as archive:
+                _extract_tar(archive, target)
+        else:  # YARN: "Cannot unpack", and the archive is kept as a plain file
+            _copy(stream, target)
+
+
+def _copy(stream, target: Path) -> None:
+    with open(target, "wb") as out:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
+
+
+def _set_modes(path: Path, modes: Tuple[int, int]) -> None:
+    """``FSDownload.changePermissions``: every file and directory of the copy (symlinks left alone)."""
+    if path.is_symlink():
+        return
+    if not path.is_dir():
+        path.chmod(modes[0])
+        return
+    path.chmod(modes[1])
+    for child in path.iterdir():
+        _set_modes(child, modes)
 
 
 def _extract_tar(archive: tarfile.TarFile, target: Path) -> None:

@@ -27,6 +27,7 @@ from hadoop_protos import yarn_service_pb2 as spb
 from hadoop_protos import yarn_tokens_pb2 as tpb
 from hadoop_protos.yarn_protocols_rpc import CONTAINER_MANAGEMENT_PROTOCOL
 
+from ..conf import Configuration
 from ..errors import InvalidTokenError, RemoteError, YarnError
 from ..ipc import AuthMethod, CallContext, IpcServer, ServerAuth
 from ..security.credentials import Credentials, CredentialsError
@@ -89,13 +90,14 @@ class NodeManager:
 
     ``root`` holds its local and log dirs; ``env`` is the environment its
     containers may inherit whitelisted variables from
-    (``yarn.nodemanager.env-whitelist``).
+    (``yarn.nodemanager.env-whitelist``); ``conf`` is the configuration it
+    reads ``hdfs://`` resources with (``fs.defaultFS``, the HDFS client settings).
     """
 
     def __init__(self, rm: ResourceManager, root: Path, memory_mb: int, vcores: int, *,
                  host: str = "localhost", env: Optional[Mapping[str, str]] = None,
                  env_whitelist: Sequence[str] = launcher.DEFAULT_ENV_WHITELIST, user_home: str = "/home/",
-                 name: str = "pyarn NM") -> None:
+                 name: str = "pyarn NM", conf: Optional[Configuration] = None) -> None:
         self.rm = rm
         self.root = root
         self.local_dir = root / "local"
@@ -104,7 +106,7 @@ class NodeManager:
         self.env = dict(os.environ if env is None else env)
         self.env_whitelist = list(env_whitelist)
         self.user_home = user_home
-        self.localizer = Localizer(self.local_dir)
+        self.localizer = Localizer(self.local_dir, conf)
         self.containers: Dict[ContainerId, NMContainer] = {}
         self._finished_apps: Set[ApplicationId] = set()
         self._lock = threading.Lock()

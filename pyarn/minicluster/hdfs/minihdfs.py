@@ -46,7 +46,7 @@ class MiniHDFS:
         self._started = True
         try:
             for index in range(self._datanode_count):
-                self.datanodes.append(DataNode(self.workdir / f"dn{index}", self.namenode, self.host).start())
+                self.datanodes.append(DataNode(self._datanode_dir(index), self.namenode, self.host).start())
         except BaseException:
             self.stop()
             raise
@@ -69,7 +69,10 @@ class MiniHDFS:
     def wipe(self) -> None:
         """Delete the DataNodes' directories (after :meth:`stop`)."""
         for index in range(self._datanode_count):
-            shutil.rmtree(self.workdir / f"dn{index}", ignore_errors=True)
+            shutil.rmtree(self._datanode_dir(index), ignore_errors=True)
+
+    def _datanode_dir(self, index: int) -> Path:
+        return (self.workdir / f"dn{index}").resolve()
 
     # -- what clients need -------------------------------------------------------------------------
 
@@ -88,7 +91,7 @@ class MiniHDFS:
         return {"fs.defaultFS": self.default_fs, "hadoop.security.authentication": "simple"}
 
     def hdfs_site(self) -> Dict[str, str]:
-        """``hdfs-site.xml`` properties a client needs."""
+        """``hdfs-site.xml`` properties a client needs (and the DataNodes' data directories)."""
         namenode = self.namenode
         return {
             "dfs.namenode.rpc-address": self.namenode_address,
@@ -103,6 +106,9 @@ class MiniHDFS:
             "dfs.client.use.datanode.hostname": "false",
             # a one- or two-node cluster has no spare DataNode to put into a failed pipeline
             "dfs.client.block.write.replace-datanode-on-failure.enable": "false",
+            # not for clients: where the blocks are, as a real cluster's hdfs-site.xml says
+            "dfs.datanode.data.dir": ",".join(str(self._datanode_dir(i))
+                                              for i in range(self._datanode_count)),
         }
 
     def datanode_for(self, block_id: int) -> Sequence[DataNode]:
