@@ -15,11 +15,17 @@ Contract with the submitter (``Client.submit``), who builds the AM's launch cont
   Clients authenticate with :func:`pyarn.am.security.app_token` of it (kind
   ``PYARN_APP_TOKEN``); the AM's IPC server accepts nothing else.
 * **Environment**: ``PYARN_STAGING_DIR`` = the URL of the application's staging
-  directory (deleted by the AM when the application ends); the Hadoop
+  directory (deleted by the AM when the application ends; the AM keeps its
+  journal in ``.pyarn.journal`` there, a name no staged file may take); the Hadoop
   configuration through ``HADOOP_CONF_DIR``/``YARN_CONF_DIR``, or ``pyarn-am
   --conf-dir DIR`` / ``-D key=value`` on its command line.
 * **Command**: ``pyarn-am`` (or ``python -m pyarn.am``), e.g.
   ``python -m pyarn.am 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr``.
+* **Attempts**: ``maxAppAttempts`` = the spec's ``max_attempts`` (YARN caps it
+  at ``yarn.resourcemanager.am.max-attempts``), and
+  ``keep_containers_across_application_attempts`` set, so that a new attempt
+  of the AM adopts the running containers instead of replacing them
+  (:mod:`pyarn.am.recovery`).
 
 The AM registers ``NM_HOST`` and its RPC port with the ResourceManager
 (``ApplicationReport.host``/``port``); ``ApplicationClient(f"{host}:{port}",
@@ -33,6 +39,8 @@ app_id, secret)`` talks to it. What the AM gives its containers is described in
   :mod:`.kvops` (operations and conditions) and :mod:`.kvevents` (watching);
 * :mod:`.kvstore`: the key-value store itself;
 * :mod:`.scheduler`: the services' containers as a state machine;
+* :mod:`.recovery`: what a new attempt takes over, kept in a :mod:`.journal`
+  in the staging directory (:mod:`.journalstore`: local disk or HDFS);
 * :mod:`.launch`: the containers' launch contexts;
 * :mod:`.service`: the RPC handler of ``pyarn.proto``;
 * :mod:`.staging`: removing the staging directory;

@@ -14,7 +14,8 @@ Read by the AM (set by the NodeManager, the ResourceManager, or the submitter):
 ``APP_SUBMIT_TIME_ENV``  submit time in ms
 ``USER``                 the submitting user
 ``PYARN_STAGING_DIR``    (submitter) the application's staging directory URL, deleted when the
-                         application ends
+                         application ends; the AM keeps its journal there, in ``.pyarn.journal``
+                         (:data:`JOURNAL_DIR`), for its next attempts
 ``HADOOP_CONF_DIR``,
 ``YARN_CONF_DIR``        where to find the cluster's configuration (scheduler address, ...)
 ======================== =========================================================
@@ -51,13 +52,15 @@ from ..errors import PyarnError
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, InvalidIdError
 
 __all__ = [
-    "SPEC_FILE", "STAGING_DIR_ENV", "APPLICATION_ID_ENV", "AM_ADDRESS_ENV", "SERVICE_NAME_ENV",
+    "SPEC_FILE", "JOURNAL_DIR", "STAGING_DIR_ENV", "APPLICATION_ID_ENV", "AM_ADDRESS_ENV", "SERVICE_NAME_ENV",
     "CONTAINER_ID_ENV", "RESOURCE_MEMORY_ENV", "RESOURCE_VCORES_ENV", "AmEnvironment", "AmEnvironmentError",
 ]
 
 #: The application spec the submitter stages into the AM's working directory (``ApplicationSpec.to_json()``,
 #: with each file's ``size`` and ``timestamp`` filled in).
 SPEC_FILE = ".pyarn.spec.json"
+#: The AM's journal (:mod:`pyarn.am.recovery`) in the staging directory: a name staged files must not take.
+JOURNAL_DIR = ".pyarn.journal"
 STAGING_DIR_ENV = "PYARN_STAGING_DIR"
 APPLICATION_ID_ENV = "PYARN_APPLICATION_ID"
 AM_ADDRESS_ENV = "PYARN_AM_ADDRESS"

@@ -14,10 +14,23 @@ messages of ``pyarn.proto`` directly:
 * :meth:`~KeyValueStore.wait` blocks until a key exists; :meth:`~KeyValueStore.watch`
   is a long poll over the recent events with a revision cursor. The last
   ``max_events`` events are kept; a cursor older than that is told so
-  (``compacted``).
+  (``compacted``);
+* for the journal (:mod:`pyarn.am.recovery`), :meth:`~KeyValueStore.dump`
+  gives the whole store as JSON, :meth:`~KeyValueStore.restore` loads it back,
+  and the :attr:`~KeyValueStore.recorder` is handed every change (under the
+  store's lock, in order) in the same form, holding only what changed::
+
+      {"revision": 7,                      # the store's revision
+       "keys": {"a": ["dmFsdWU=", "worker_0", 3, 7, 2],   # value (base64), owner,
+                "b": null},                #   create and modify revisions, version; null: deleted
+       "retired": ["worker_1"]}            # containers that may never own keys again
+
+  (a change carries ``revision`` only when it made one). Events before a
+  restore are gone: a watch from an older cursor is told it is compacted.
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import collections
 import threading
@@ -30,10 +43,12 @@ from hadoop_protos import pyarn_pb2 as pb
 
 from .errors import InvalidRequestError
 
-__all__ = ["KeyValueStore", "OwnerCheck", "next_key"]
+__all__ = ["KeyValueStore", "OwnerCheck", "Recorder", "next_key"]
 
 #: ``owner -> None`` if the owner may own keys, else the reason it may not.
 OwnerCheck = Callable[[str], Optional[str]]
+#: Takes each change of the store, as JSON (see the module docstring).
+Recorder = Callable[[Dict[str, Any]], None]
 
 _ALL, _PUT_FILTER, _DELETE_FILTER = (pb.WatchFilterProto.ALL, pb.WatchFilterProto.PUT,
                                      pb.WatchFilterProto.DELETE)
@@ -67,6 +82,16 @@ class _Entry:
     mod_revision: int
     version: int
 
+    def to_json(self) -> List[Any]:
+        return [base64.b64encode(self.value).decode("ascii"), self.owner, self.create_revision,
+                self.mod_revision, self.version]
+
+    @classmethod
+    def from_json(cls, item: List[Any]) -> _Entry:
+        value, owner, create_revision, mod_revision, version = item
+        return cls(base64.b64decode(value, validate=True), owner, int(create_revision), int(mod_revision),
+                   int(version))
+
 
 @attrs.frozen
 class _Event:
@@ -95,6 +120,9 @@ class KeyValueStore:
     def __init__(self, owner_check: Optional[OwnerCheck] = None, *, max_events: int = 10000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._owner_check = owner_check
+        #: Called with each change (under the store's lock); None: changes are not recorded.
+        self.recorder: Optional[Recorder] = None
+        self._changed: Dict[str, Optional[_Entry]] = {}  # keys changed since the last commit
         self._clock = clock
         self._cond = threading.Condition(threading.RLock())
         self._entries: Dict[str, _Entry] = {}
@@ -123,6 +151,11 @@ class KeyValueStore:
         """The keys ``owner`` owns now."""
         with self._cond:
             return set(self._owned.get(owner, ()))
+
+    def owners(self) -> List[str]:
+        """Every container that owns a key now."""
+        with self._cond:
+            return sorted(owner for owner, keys in self._owned.items() if keys)
 
     def _select(self, start: Optional[str], end: Optional[str]) -> List[str]:
         lo = 0 if start is None else bisect.bisect_left(self._keys, start)
@@ -197,6 +230,7 @@ class KeyValueStore:
             entry.owner = owner
         entry.mod_revision = revision
         entry.version += 1
+        self._changed[key] = entry
         self._record(revision, pb.EventProto.PUT, key, self._kv(key))
         response = pb.PutResponseProto(revision=revision)
         if request.return_previous and previous is not None:
@@ -228,6 +262,7 @@ class KeyValueStore:
             del self._keys[bisect.bisect_left(self._keys, key)]
             if entry.owner is not None:
                 self._owned[entry.owner].discard(key)
+            self._changed[key] = None
             self._record(revision, pb.EventProto.DELETE, key,
                          pb.KeyValueProto(key=key, mod_revision=revision))
 
@@ -239,7 +274,9 @@ class KeyValueStore:
             if keys:
                 revision = self._revision + 1
                 self._delete(keys, revision)
-                self._commit(revision)
+                self._commit(revision, retired=owner)
+            elif self.recorder is not None:
+                self.recorder({"retired": [owner]})
             return keys
 
     # ------------------------------------------------------------- transactions
@@ -312,8 +349,16 @@ class KeyValueStore:
             self._compacted_through = self._events.popleft().revision
         self._events.append(_Event(revision, kind, key, pb.EventProto(type=kind, kv=kv, revision=revision)))
 
-    def _commit(self, revision: int) -> None:
+    def _commit(self, revision: int, retired: Optional[str] = None) -> None:
         self._revision = revision
+        if self.recorder is not None:
+            change: Dict[str, Any] = {
+                "revision": revision,
+                "keys": {k: e.to_json() if e is not None else None for k, e in self._changed.items()}}
+            if retired is not None:
+                change["retired"] = [retired]
+            self.recorder(change)
+        self._changed.clear()
         self._cond.notify_all()
 
     def _wait_for(self, ready: Callable[[], bool], timeout: Optional[float]) -> bool:
@@ -373,6 +418,38 @@ class KeyValueStore:
 
             self._wait_for(collect, timeout)
             return pb.WatchResponseProto(revision=self._revision, cursor=cursor, events=found)
+
+    # ------------------------------------------------------------------ journal
+
+    def dump(self) -> Dict[str, Any]:
+        """The whole store as JSON (see the module docstring)."""
+        with self._cond:
+            return {"revision": self._revision,
+                    "keys": {key: entry.to_json() for key, entry in self._entries.items()},
+                    "retired": sorted(self._retired)}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        """Replace the contents with ``state`` (from :meth:`dump` and later changes); ValueError
+        for a state that does not read. Waiters are woken; earlier events are gone."""
+        try:
+            entries = {str(key): _Entry.from_json(item) for key, item in state.get("keys", {}).items()}
+            revision = int(state.get("revision", 0))
+            retired = {str(owner) for owner in state.get("retired", ())}
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the key-value store's saved state does not read: {exc}") from None
+        with self._cond:
+            self._entries = entries
+            self._keys = sorted(entries)
+            self._owned = collections.defaultdict(set)
+            for key, entry in entries.items():
+                if entry.owner is not None:
+                    self._owned[entry.owner].add(key)
+            self._retired = retired
+            self._revision = max([revision] + [e.mod_revision for e in entries.values()])
+            self._events.clear()
+            self._compacted_through = self._revision
+            self._changed.clear()
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Wake every waiter; waits and watches then return at once."""

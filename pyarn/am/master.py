@@ -18,6 +18,20 @@
 As in Skein, a FAILED application whose attempt is not its last exits
 without unregistering, so YARN starts another attempt; a shutdown asked for
 by a user always unregisters.
+
+Each attempt journals its state in the staging directory
+(:mod:`pyarn.am.recovery`) and starts from what its predecessors left:
+
+* an attempt that ends without deciding the application's fate (the AM
+  process died, was signalled, was told to shut down by the RM, or hit an
+  unexpected error) leaves its services running: the next attempt takes
+  over the key-value store, the services' state and, when the application
+  was submitted with ``keep_containers_across_application_attempts``, the
+  running containers themselves (without it YARN kills them, and the next
+  attempt replaces them without spending restarts);
+* an attempt whose application FAILED (a service beyond its restarts, the
+  master script failed) stops its containers; the next attempt keeps the
+  key-value store and starts the services afresh, as Skein does.
 """
 from __future__ import annotations
 
@@ -28,7 +42,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from hadoop_protos.pyarn_rpc import PYARN_APP_MASTER
 
@@ -46,6 +60,7 @@ from ..yarn.records import FinalStatus, Resource
 from .environment import SPEC_FILE, AmEnvironment
 from .kvstore import KeyValueStore
 from .launch import LaunchContextBuilder, pyarn_env
+from .recovery import Recovery
 from .scheduler import (
     Action,
     CancelRequest,
@@ -117,12 +132,15 @@ class ApplicationMaster:
         self.nm = nm if nm is not None else NMClient(env.attempt_id, self.amrm.nm_token,
                                                      settings=IpcSettings.from_conf(conf))
         self.progress = -1.0
+        self.recovery: Optional[Recovery] = None
+        self._previous_address: Optional[str] = None
         self.server: Optional[IpcServer] = None
         self.launcher: Optional[LaunchContextBuilder] = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                            thread_name_prefix="pyarn-am launch")
         self._wake = threading.Event()
         self._signalled: Optional[int] = None
+        self._interrupted = False  # the attempt ends without deciding the application's fate
         self._driver: Optional[subprocess.Popen] = None
 
     @classmethod
@@ -148,20 +166,23 @@ class ApplicationMaster:
             if not secret:
                 raise PyarnError(f"the AM's credentials hold no application secret ({SECRET_ALIAS!r}); "
                                  "clients could not authenticate")
+            self._recover()
             port = self._start_server(secret)
             log.info("registering %s with the ResourceManager, serving clients at %s",
                      self.env.attempt_id, self.address)
-            self.amrm.register(self.env.nm_host, port, "")
+            registration = self.amrm.register(self.env.nm_host, port, "")
             registered = True
             self.launcher = LaunchContextBuilder(
                 self.spec, self.env.app_id, self.address,
                 container_credentials(self.credentials, self.env.app_id, secret),
                 user=self.env.user, secure=IpcSettings.from_conf(self.conf).security_enabled)
-            self.execute(self.scheduler.start())
-            self._start_driver()
+            self.execute(self.scheduler.start(registration.containers_from_previous_attempts))
+            if not self.scheduler.finished:
+                self._start_driver()
             self._heartbeat_loop()
         except BaseException as exc:
             log.exception("the application master failed")
+            self._interrupted = True
             self.execute(self.scheduler.shutdown(FinalStatus.FAILED,
                                                  f"Unexpected error in application master: {exc}"))
             if not registered:
@@ -169,15 +190,53 @@ class ApplicationMaster:
                 registered = self.amrm.registration is not None
         return self._finish(registered)
 
+    def _staging_user(self) -> User:
+        """Who reaches the staging directory: the submitter, with the AM's delegation tokens."""
+        return User(self.env.user or User.current().name).with_tokens(self.credentials.tokens.values())
+
+    def _recover(self) -> None:
+        """Load what earlier attempts journaled, and journal this one."""
+        if not self.env.staging_dir:
+            log.warning("no staging directory (PYARN_STAGING_DIR): this attempt's state is not journaled, "
+                        "a later attempt would start afresh")
+            return
+        self.recovery = Recovery.open(self.env.staging_dir, self.conf, self._staging_user())
+        saved = self.recovery.recover(self.kv, self.scheduler)
+        if isinstance(saved.get("progress"), (int, float)):
+            self.progress = float(saved["progress"])
+        self._previous_address = saved.get("address")
+        self.recovery.start(self.kv, self.scheduler, lambda: {
+            "progress": self.progress, "address": self.address if self.server is not None else None})
+        log.info("journaling into %s", self.recovery.url)
+
+    def _sync(self) -> None:
+        if self.recovery is not None:
+            self.recovery.sync()
+
     def _start_server(self, secret: bytes) -> int:
         auth = ServerAuth(methods=(AuthMethod.TOKEN,),
                           secret_manager=AppSecretManager(self.env.app_id, secret))
-        handler = AppMasterHandler(self.spec, self.scheduler, self.kv, self.execute, self._set_progress)
-        self.server = IpcServer(self._bind_host, 0, auth=auth, handler_threads=64, idle_timeout=300.0,
-                                name="pyarn-am")
+        handler = AppMasterHandler(self.spec, self.scheduler, self.kv, self.execute, self._set_progress,
+                                   self._sync)
+        self.server = self._bind(lambda port: IpcServer(self._bind_host, port, auth=auth, handler_threads=64,
+                                                        idle_timeout=300.0, name="pyarn-am"))
         self.server.register(PYARN_APP_MASTER, handler)
         self.server.start()
+        if self.recovery is not None:
+            self.recovery.record_master(address=self.address)
         return self.server.address[1]
+
+    def _bind(self, make: Callable[[int], IpcServer]) -> IpcServer:
+        """The server, on the previous attempt's port when that attempt ran on this host (the
+        containers it leaves know that address), else on any free port."""
+        host, _, port = (self._previous_address or "").rpartition(":")
+        if host == self.env.nm_host and port.isdigit():
+            try:
+                return make(int(port))
+            except OSError as exc:
+                log.warning("cannot serve on the previous attempt's port %s (%s): containers adopted "
+                            "from it will not reach this attempt", port, exc)
+        return make(0)
 
     def _register_quietly(self) -> None:
         try:
@@ -188,6 +247,8 @@ class ApplicationMaster:
 
     def _set_progress(self, progress: float) -> None:
         self.progress = progress
+        if self.recovery is not None:
+            self.recovery.record_master(progress=progress)
 
     def request_stop(self, signum: int) -> None:
         """A signal asks the AM to end (SIGTERM from the NodeManager)."""
@@ -196,6 +257,7 @@ class ApplicationMaster:
 
     def _heartbeat_loop(self) -> None:
         failures = 0
+        unsettled = self.scheduler.resumed
         while not self.scheduler.finished and self._signalled is None:
             self._wake.clear()
             progress = self.progress if self.progress >= 0 else 0.1
@@ -215,6 +277,9 @@ class ApplicationMaster:
                 for completed in result.completed:
                     self.execute(self.scheduler.completed(completed.id, completed.exit_status,
                                                           completed.diagnostics))
+                if unsettled:  # what the previous attempt left is known now
+                    self.execute(self.scheduler.settle())
+                    unsettled = False
                 if result.command == "AM_SHUTDOWN":
                     log.warning("the ResourceManager told this attempt to shut down")
                     self._signalled = signal.SIGTERM
@@ -222,6 +287,7 @@ class ApplicationMaster:
             pending = self.scheduler.pending or self.amrm.has_requests
             self._wake.wait(self.pending_heartbeat if pending else self.heartbeat)
         if self._signalled is not None and not self.scheduler.finished:
+            self._interrupted = True
             self.execute(self.scheduler.shutdown(
                 FinalStatus.FAILED, "Application master shut down by an external signal. This usually means "
                 "the application was killed by a user or administrator, or exceeded its memory limit."))
@@ -324,20 +390,28 @@ class ApplicationMaster:
     def _finish(self, registered: bool) -> int:
         outcome = self.scheduler.outcome
         assert outcome is not None
-        self._stop_driver()
-        self.execute(self.scheduler.stop_all())
-        self._pool.shutdown(wait=True)
         final = outcome.status is FinalStatus.SUCCEEDED or outcome.by_user or self._last_attempt()
+        if self.recovery is not None and not final:
+            # Interrupted: the next attempt resumes from the journal, with the containers YARN keeps.
+            # Failed: it keeps the key-value store only and starts the services afresh.
+            self.recovery.close(reset_services=not self._interrupted)
+        self._stop_driver()
+        if final or not self._interrupted:
+            self.execute(self.scheduler.stop_all())
+        self._pool.shutdown(wait=True)
         if registered and final:
             try:
                 log.info("unregistering with status %s", outcome.status)
                 self.amrm.finish(outcome.status, outcome.diagnostics)
             except Exception as exc:
                 log.error("failed to unregister: %s", exc)
-            user = User(self.env.user or User.current().name).with_tokens(self.credentials.tokens.values())
-            clean_staging(self.env.staging_dir, self.conf, user)  # with the delegation tokens, if any
+            if self.recovery is not None:
+                self.recovery.close()  # before its directory goes
+            clean_staging(self.env.staging_dir, self.conf, self._staging_user())
         elif registered:
-            log.info("attempt %s failed; YARN may start another one", self.env.attempt_id)
+            log.info("attempt %s ended; YARN may start another one", self.env.attempt_id)
+        if self.recovery is not None:
+            self.recovery.close()
         self.kv.close()  # first: it ends the long polls the server would wait for
         if self.server is not None:
             self.server.stop()

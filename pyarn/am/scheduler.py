@@ -18,13 +18,40 @@ ApplicationMaster must carry out. The rules are Skein's:
   service fails. With one, the script's exit ends it (:meth:`Scheduler.driver_exited`);
 * scaling down stops WAITING containers first, then REQUESTED (oldest
   first), then RUNNING (oldest first), marking them KILLED.
+
+For the journal (:mod:`pyarn.am.recovery`), :meth:`Scheduler.dump` gives the
+services' state as JSON, :meth:`Scheduler.restore` loads it into a new
+scheduler, and the :attr:`~Scheduler.recorder` is handed what each event
+changed (under the scheduler's lock), in the same form::
+
+    {"containers": {"worker_0": {"service": "worker", "instance": 0, "state": "RUNNING",
+                                 "env": {}, "start": 1700000000.5, "finish": null,
+                                 "message": "", "exit": null,
+                                 "yarn": {"id": "container_..._000002", "node": "host:8041",
+                                          "http": "host:8042", "memory": 512, "vcores": 1,
+                                          "priority": 3}}},
+     "services": {"worker": {"succeeded": 0, "failed": 1, "killed": 0, "restarted": 1,
+                             "ready": true}},
+     "outcome": {"status": "SUCCEEDED", "diagnostics": "...", "by_user": false}}
+
+Only an outcome that ends the application on any attempt is kept (SUCCEEDED,
+or asked for by a user). A restored scheduler :meth:`starts <Scheduler.start>`
+by adopting its RUNNING containers that YARN hands back from the previous
+attempt (releasing any others) and asking again for its REQUESTED ones;
+after the first heartbeat, :meth:`Scheduler.settle` replaces the RUNNING
+containers that were lost with the previous attempt, without spending
+their services' restarts. A restored state whose services failed beyond
+their budget is dropped: such an application's next attempt starts its
+services afresh, as in Skein.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -37,14 +64,19 @@ from .records import ACTIVE_STATES, Container, ContainerState, format_container_
 
 __all__ = [
     "Scheduler", "Action", "RequestContainer", "CancelRequest", "LaunchContainer", "StopContainer",
-    "ReleaseContainer", "ReleaseOwner", "Finish", "exit_message",
+    "ReleaseContainer", "ReleaseOwner", "Finish", "exit_message", "LOST_MESSAGE",
 ]
+
+log = logging.getLogger(__name__)
 
 # YARN's ContainerExitStatus values the AM tells apart.
 EXIT_SUCCESS = 0
+ABORTED = -100
 KILLED_EXCEEDED_VMEM = -103
 KILLED_EXCEEDED_PMEM = -104
 KILLED_BY_APPMASTER = -105
+#: The exit message of a container that did not survive a restart of the application master.
+LOST_MESSAGE = "Lost when the application master restarted."
 
 
 @attrs.frozen
@@ -123,6 +155,11 @@ def exit_message(exit_status: int, diagnostics: str) -> Tuple[ContainerState, st
     return ContainerState.FAILED, diagnostics or f"Container failed with exit status {exit_status}."
 
 
+def _lasting(outcome: Finish) -> bool:
+    """Whether ``outcome`` ends the application on any attempt (so the journal keeps it)."""
+    return outcome.status is FinalStatus.SUCCEEDED or outcome.by_user
+
+
 def _moment(seconds: Optional[float]) -> Optional[datetime]:
     return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)  # noqa: UP017
 
@@ -145,6 +182,34 @@ class _Tracked:
     @property
     def id(self) -> str:
         return format_container_id(self.service, self.instance)
+
+    def to_json(self) -> Dict[str, Any]:
+        allocation = self.allocation
+        yarn = None if allocation is None else {
+            "id": str(allocation.id), "node": str(allocation.node_id), "http": allocation.node_http_address,
+            "memory": allocation.resource.memory, "vcores": allocation.resource.vcores,
+            "priority": allocation.priority}
+        return {"service": self.service, "instance": self.instance, "state": self.state.value,
+                "env": self.env, "start": self.start_time, "finish": self.finish_time,
+                "message": self.exit_message, "exit": self.exit_status, "yarn": yarn}
+
+    @classmethod
+    def from_json(cls, item: Dict[str, Any]) -> _Tracked:
+        yarn = item.get("yarn")
+        allocation = None if yarn is None else AllocatedContainer(
+            id=ContainerId.parse(yarn["id"]), node_id=NodeId.parse(yarn["node"]),
+            node_http_address=yarn.get("http"),
+            resource=Resource(memory=int(yarn["memory"]), vcores=int(yarn["vcores"])),
+            priority=int(yarn["priority"]), token=None)
+        state = ContainerState(item["state"])
+        if state is ContainerState.RUNNING and allocation is None:
+            raise ValueError(f"running container {item['service']}_{item['instance']} has no YARN container")
+        exit_status = item.get("exit")
+        return cls(service=str(item["service"]), instance=int(item["instance"]),
+                   env={str(k): str(v) for k, v in item.get("env", {}).items()}, state=state,
+                   allocation=allocation, start_time=item.get("start"), finish_time=item.get("finish"),
+                   exit_message=str(item.get("message", "")),
+                   exit_status=None if exit_status is None else int(exit_status))
 
     def snapshot(self) -> Container:
         allocation = self.allocation
@@ -185,6 +250,18 @@ class _ServiceState:
     def failed_over_budget(self) -> bool:
         return self.failed > self.restarted and not self.spec.allow_failures
 
+    _COUNTERS = ("succeeded", "failed", "killed", "restarted")
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {name: getattr(self, name) for name in self._COUNTERS}
+        out["ready"] = self.ready
+        return out
+
+    def load_json(self, item: Dict[str, Any]) -> None:
+        for name in self._COUNTERS:
+            setattr(self, name, int(item.get(name, 0)))
+        self.ready = bool(item.get("ready", False))
+
     def resource(self) -> Resource:
         r = self.spec.resources
         extra = {k: v for k, v in r.yarn_resources().items() if k not in ("memory-mb", "vcores")}
@@ -204,15 +281,27 @@ class Scheduler:
         self.has_driver = bool(spec.master.script) if has_driver is None else has_driver
         self._clock = clock
         self._lock = threading.RLock()
-        self._services: Dict[str, _ServiceState] = {
-            name: _ServiceState(name, service, spec.node_label) for name, service in spec.services.items()}
-        for name, state in self._services.items():
-            for dep in state.spec.depends:
-                self._services[dep].dependents.append(name)
+        self._services = self._new_services()
         self._by_priority: Dict[int, _Tracked] = {}
         self._by_yarn_id: Dict[ContainerId, _Tracked] = {}
         self._next_priority = 1
         self.outcome: Optional[Finish] = None
+        #: Called with what each event changed (under the scheduler's lock); None: not recorded.
+        self.recorder: Optional[Callable[[Dict[str, Any]], None]] = None
+        self._depth = 0
+        self._touched: Dict[str, _Tracked] = {}
+        self._touched_services: Dict[str, _ServiceState] = {}
+        self._outcome_touched = False
+        self._restored = False
+        self._unconfirmed: List[_Tracked] = []
+
+    def _new_services(self) -> Dict[str, _ServiceState]:
+        services = {name: _ServiceState(name, service, self.spec.node_label)
+                    for name, service in self.spec.services.items()}
+        for name, state in services.items():
+            for dep in state.spec.depends:
+                services[dep].dependents.append(name)
+        return services
 
     # ------------------------------------------------------------------ queries
 
@@ -220,6 +309,11 @@ class Scheduler:
     def finished(self) -> bool:
         """Whether the application has reached its end (see :attr:`outcome`)."""
         return self.outcome is not None
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this scheduler carries on from an earlier attempt (:meth:`restore`)."""
+        return self._restored
 
     @property
     def pending(self) -> bool:
@@ -263,21 +357,66 @@ class Scheduler:
 
     # ------------------------------------------------------------------ events
 
-    def start(self) -> List[Action]:
-        """The initial containers of every service."""
+    def start(self, previous: Sequence[AllocatedContainer] = ()) -> List[Action]:
+        """The initial containers of every service, or, after :meth:`restore`, the resumed ones.
+
+        ``previous`` are the containers YARN hands back from the previous
+        attempt: those RUNNING here are adopted, the others released.
+        """
         actions: List[Action] = []
-        with self._lock:
-            for state in self._services.values():
-                for _ in range(state.spec.instances):
-                    self._add(state, {}, actions)
+        with self._changing():
+            handed = {c.id: c for c in previous}
+            if not self._restored:
+                for state in self._services.values():
+                    for _ in range(state.spec.instances):
+                        self._add(state, {}, actions)
+            else:
+                self._resume(handed, actions)
+            for container_id in handed:
+                log.info("releasing %s, a container of the previous attempt not known here", container_id)
+                actions.append(ReleaseContainer(container_id))
             for state in self._services.values():
                 self._check_ready(state, actions)
+        return actions
+
+    def _resume(self, handed: Dict[ContainerId, AllocatedContainer], actions: List[Action]) -> None:
+        for state in self._services.values():
+            for tracked in state.containers:
+                if tracked.state is ContainerState.RUNNING:
+                    assert tracked.allocation is not None
+                    adopted = handed.pop(tracked.allocation.id, None)
+                    if adopted is not None:
+                        log.info("adopting %s (%s) from the previous attempt", tracked.id, adopted.id)
+                        tracked.allocation = adopted
+                    else:
+                        self._unconfirmed.append(tracked)
+                    self._by_yarn_id[tracked.allocation.id] = tracked
+                elif tracked.state is ContainerState.REQUESTED:
+                    tracked.state = ContainerState.WAITING
+        for state in self._services.values():
+            if not state.depends_left:
+                for tracked in state.active(ContainerState.WAITING):
+                    self._request(state, tracked, actions)
+
+    def settle(self) -> List[Action]:
+        """After the first heartbeat of a resumed attempt: the containers recorded RUNNING that
+        YARN neither handed back nor reported completed were lost with the previous attempt;
+        each is marked KILLED and replaced, without spending its service's restarts."""
+        actions: List[Action] = []
+        with self._changing():
+            lost, self._unconfirmed = self._unconfirmed, []
+            for tracked in lost:
+                if tracked.state is ContainerState.RUNNING and not self.finished:
+                    log.info("%s was lost with the previous attempt; replacing it", tracked.id)
+                    state = self._services[tracked.service]
+                    self._add(state, dict(tracked.env), actions)  # first: the service never looks finished
+                    self._finish(tracked, ContainerState.KILLED, LOST_MESSAGE, actions, exit_status=ABORTED)
         return actions
 
     def allocated(self, allocation: AllocatedContainer) -> List[Action]:
         """The RM allocated a container: match it to its request by priority and launch it."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             tracked = self._by_priority.get(allocation.priority)
             if tracked is None or self.finished:
                 actions.append(ReleaseContainer(allocation.id))
@@ -293,6 +432,7 @@ class Scheduler:
             tracked.state = ContainerState.RUNNING
             tracked.allocation = allocation
             tracked.start_time = self._clock()
+            self._touch(tracked)
             self._by_yarn_id[allocation.id] = tracked
             actions.append(LaunchContainer(tracked.id, tracked.service, tracked.instance, allocation,
                                            dict(tracked.env)))
@@ -304,7 +444,7 @@ class Scheduler:
                   ) -> List[Action]:
         """YARN reports a container completed."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             tracked = self._by_yarn_id.get(yarn_container_id)
             if tracked is None or tracked.state.completed:
                 return actions  # released before launch, or already ended by the AM
@@ -318,7 +458,7 @@ class Scheduler:
     def launch_failed(self, container_id: str, message: str) -> List[Action]:
         """Starting a container through its NodeManager failed."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             tracked = self._tracked(container_id)
             if not tracked.state.completed:
                 self._finish(tracked, ContainerState.FAILED, f"Failed to start: {message}", actions)
@@ -327,7 +467,7 @@ class Scheduler:
     def kill(self, container_id: str) -> List[Action]:
         """Kill a container at a user's request (nothing happens to one that has ended)."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             tracked = self._tracked(container_id)
             if not tracked.state.completed:
                 self._finish(tracked, ContainerState.KILLED, "Killed by user request.", actions)
@@ -337,7 +477,7 @@ class Scheduler:
                       ) -> Tuple[Container, List[Action]]:
         """One more container for ``service``, with ``env`` over the service's environment."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             state = self._service(service)
             tracked = self._add(state, dict(env or {}), actions)
             return tracked.snapshot(), actions
@@ -355,7 +495,7 @@ class Scheduler:
             raise InvalidRequestError(f"scale: count must be >= 0, got {count}")
         actions: List[Action] = []
         changed: List[_Tracked] = []
-        with self._lock:
+        with self._changing():
             state = self._service(service)
             active = state.num_active
             change = count - active if count is not None else max(delta or 0, -active)
@@ -371,7 +511,7 @@ class Scheduler:
 
     def shutdown(self, status: FinalStatus, diagnostics: str, *, by_user: bool = False) -> List[Action]:
         """End the application now (a user's request, the driver's exit, or a failure of the AM)."""
-        with self._lock:
+        with self._changing():
             return self._end(status, diagnostics, by_user)
 
     def driver_exited(self, exit_code: int) -> List[Action]:
@@ -397,9 +537,14 @@ class Scheduler:
             raise InvalidRequestError(f"service {service!r} has no container instance {instance}")
         return state.containers[instance]
 
+    def _touch(self, tracked: _Tracked) -> None:
+        self._touched[tracked.id] = tracked
+        self._touched_services[tracked.service] = self._services[tracked.service]
+
     def _add(self, state: _ServiceState, env: Dict[str, str], actions: List[Action]) -> _Tracked:
         tracked = _Tracked(state.name, len(state.containers), env)
         state.containers.append(tracked)
+        self._touch(tracked)
         if not state.depends_left:
             self._request(state, tracked, actions)
         return tracked
@@ -413,6 +558,7 @@ class Scheduler:
             capability=state.resource(), priority=priority, nodes=spec.nodes, racks=spec.racks,
             relax_locality=spec.relax_locality if located else True, node_label=state.node_label or None)
         tracked.state = ContainerState.REQUESTED
+        self._touch(tracked)
         self._by_priority[priority] = tracked
         actions.append(RequestContainer(tracked.id, tracked.request))
 
@@ -426,6 +572,7 @@ class Scheduler:
         if state.active(ContainerState.WAITING) or state.active(ContainerState.REQUESTED):
             return
         state.ready = True
+        self._touched_services[state.name] = state
         for name in state.dependents:
             dependent = self._services[name]
             dependent.depends_left.discard(state.name)
@@ -451,6 +598,7 @@ class Scheduler:
         tracked.state = final
         tracked.exit_message = message
         tracked.exit_status = exit_status
+        self._touch(tracked)
         actions.append(ReleaseOwner(tracked.id))
         if final is ContainerState.SUCCEEDED:
             state.succeeded += 1
@@ -478,15 +626,91 @@ class Scheduler:
         if self.outcome is not None:
             return []
         self.outcome = Finish(FinalStatus(status), diagnostics, by_user)
+        self._outcome_touched = _lasting(self.outcome)
         return [self.outcome]
 
     def stop_all(self) -> List[Action]:
         """Kill every active container (the application is ending)."""
         actions: List[Action] = []
-        with self._lock:
+        with self._changing():
             for state in self._services.values():
                 for tracked in state.containers:
                     if not tracked.state.completed:
                         self._finish(tracked, ContainerState.KILLED, "Application is shutting down.",
                                      actions)
         return actions
+
+    # ------------------------------------------------------------------ journal
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The lock, for an event; on leaving the outermost one, hand what changed to the recorder."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._emit()
+
+    def _emit(self) -> None:
+        if self.recorder is not None and (self._touched or self._touched_services or self._outcome_touched):
+            change: Dict[str, Any] = {
+                "containers": {cid: t.to_json() for cid, t in self._touched.items()},
+                "services": {name: s.to_json() for name, s in self._touched_services.items()}}
+            if self._outcome_touched and self.outcome is not None:
+                change["outcome"] = _outcome_json(self.outcome)
+            self.recorder(change)
+        self._touched.clear()
+        self._touched_services.clear()
+        self._outcome_touched = False
+
+    def dump(self) -> Dict[str, Any]:
+        """The services' state as JSON (see the module docstring)."""
+        with self._lock:
+            out: Dict[str, Any] = {
+                "containers": {t.id: t.to_json() for s in self._services.values() for t in s.containers},
+                "services": {name: s.to_json() for name, s in self._services.items()}}
+            if self.outcome is not None and _lasting(self.outcome):
+                out["outcome"] = _outcome_json(self.outcome)
+            return out
+
+    def restore(self, state: Dict[str, Any]) -> bool:
+        """Load a state saved by :meth:`dump` (and later changes), before :meth:`start`; False
+        when it is dropped (its services failed beyond their budget). ValueError for a state
+        that does not read or does not fit the spec."""
+        services = self._new_services()
+        try:
+            found: Dict[str, Dict[int, _Tracked]] = {name: {} for name in services}
+            for container_id, item in state.get("containers", {}).items():
+                tracked = _Tracked.from_json(item)
+                if tracked.service not in services or tracked.id != container_id:
+                    raise ValueError(f"container {container_id!r} is not one of the spec's services")
+                found[tracked.service][tracked.instance] = tracked
+            for name, item in state.get("services", {}).items():
+                if name not in services:
+                    raise ValueError(f"there is no service {name!r} in the spec")
+                services[name].load_json(item)
+            for name, tracked_by_instance in found.items():
+                if sorted(tracked_by_instance) != list(range(len(tracked_by_instance))):
+                    raise ValueError(f"service {name!r} is missing some of its containers")
+                services[name].containers = [tracked_by_instance[i] for i in range(len(tracked_by_instance))]
+            outcome = state.get("outcome")
+            finish = None if outcome is None else Finish(
+                FinalStatus(outcome["status"]), str(outcome["diagnostics"]), bool(outcome["by_user"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the services' saved state does not read: {exc!r}") from None
+        if finish is None and any(s.failed_over_budget for s in services.values()):
+            return False
+        for state_ in services.values():
+            state_.depends_left = {d for d in state_.spec.depends if not services[d].ready}
+        with self._lock:
+            self._services = services
+            self.outcome = finish
+            self._restored = True
+        return True
+
+
+def _outcome_json(outcome: Finish) -> Dict[str, Any]:
+    return {"status": outcome.status.value, "diagnostics": outcome.diagnostics, "by_user": outcome.by_user}

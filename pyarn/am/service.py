@@ -4,7 +4,8 @@ It turns requests into calls on the :class:`~pyarn.am.scheduler.Scheduler`
 and the :class:`~pyarn.am.kvstore.KeyValueStore`, and hands the resulting
 actions to the ApplicationMaster (``execute``). Long polls (``kvWait``,
 ``kvWatch``) are capped at :data:`MAX_POLL` seconds so a handler thread is
-never held for long; clients poll again.
+never held for long; clients poll again. A call that changes something is
+answered once ``sync`` returns (the journal has written the change).
 """
 from __future__ import annotations
 
@@ -36,12 +37,17 @@ class AppMasterHandler:
     """Serves ``PYARN_APP_MASTER`` for one application."""
 
     def __init__(self, spec: ApplicationSpec, scheduler: Scheduler, kv: KeyValueStore, execute: Execute,
-                 set_progress: Callable[[float], None]) -> None:
+                 set_progress: Callable[[float], None], sync: Callable[[], None] = lambda: None) -> None:
         self._spec_json = spec.to_json()
         self._scheduler = scheduler
         self._kv = kv
         self._execute = execute
         self._set_progress = set_progress
+        self._sync = sync
+
+    def _synced(self, response):
+        self._sync()
+        return response
 
     # -------------------------------------------------------------- application
 
@@ -58,17 +64,17 @@ class AppMasterHandler:
             request.service_name, count=request.count if request.HasField("count") else None,
             delta=request.delta if request.HasField("delta") else None)
         self._execute(actions)
-        return pb.ScaleResponseProto(containers=[c.to_proto() for c in containers])
+        return self._synced(pb.ScaleResponseProto(containers=[c.to_proto() for c in containers]))
 
     def addContainer(self, request: pb.AddContainerRequestProto, ctx) -> pb.AddContainerResponseProto:
         env = {entry.key: entry.value for entry in request.env}
         container, actions = self._scheduler.add_container(request.service_name, env)
         self._execute(actions)
-        return pb.AddContainerResponseProto(container=container.to_proto())
+        return self._synced(pb.AddContainerResponseProto(container=container.to_proto()))
 
     def killContainer(self, request: pb.KillContainerRequestProto, ctx) -> pb.KillContainerResponseProto:
         self._execute(self._scheduler.kill(request.container_id))
-        return pb.KillContainerResponseProto()
+        return self._synced(pb.KillContainerResponseProto())
 
     def shutdown(self, request: pb.ShutdownRequestProto, ctx) -> pb.ShutdownResponseProto:
         status = FinalStatus.from_proto(request.final_status)
@@ -77,13 +83,13 @@ class AppMasterHandler:
                                       f"not {status}")
         diagnostics = request.diagnostics or "Shutdown requested by user."
         self._execute(self._scheduler.shutdown(status, diagnostics, by_user=True))
-        return pb.ShutdownResponseProto()
+        return self._synced(pb.ShutdownResponseProto())
 
     def setProgress(self, request: pb.SetProgressRequestProto, ctx) -> pb.SetProgressResponseProto:
         if not 0.0 <= request.progress <= 1.0:
             raise InvalidRequestError(f"progress must be between 0 and 1, got {request.progress}")
         self._set_progress(request.progress)
-        return pb.SetProgressResponseProto()
+        return self._synced(pb.SetProgressResponseProto())
 
     # ------------------------------------------------------------ key-value store
 
@@ -91,13 +97,13 @@ class AppMasterHandler:
         return self._kv.range(request)
 
     def kvPut(self, request: pb.PutRequestProto, ctx) -> pb.PutResponseProto:
-        return self._kv.put(request)
+        return self._synced(self._kv.put(request))
 
     def kvDeleteRange(self, request: pb.DeleteRangeRequestProto, ctx) -> pb.DeleteRangeResponseProto:
-        return self._kv.delete_range(request)
+        return self._synced(self._kv.delete_range(request))
 
     def kvTransaction(self, request: pb.TransactionRequestProto, ctx) -> pb.TransactionResponseProto:
-        return self._kv.transaction(request)
+        return self._synced(self._kv.transaction(request))
 
     def kvWait(self, request: pb.WaitRequestProto, ctx) -> pb.WaitResponseProto:
         if not request.key:

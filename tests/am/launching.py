@@ -2,7 +2,8 @@
 
 Stages ``.pyarn.spec.json`` in a local (``file://``) staging directory,
 puts a fresh application secret in the AM's credentials, and starts
-``python -m pyarn.am`` as the AM container.
+``python -m pyarn.am`` as the AM container. :func:`am_pid` finds the AM's
+process (the clusters run their containers on this host).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import attrs
 
@@ -23,13 +24,19 @@ from pyarn.spec import ApplicationSpec, File
 from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationReport, ApplicationState, Resource
 
+#: Names the configuration directory of a real cluster to run the end-to-end tests on.
+REAL_ENV = "PYARN_TEST_HADOOP_CONF_DIR"
 FINAL_STATES = (ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED)
 PYTHON = sys.executable
 
 
 def submit(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Path,
-           conf_dir: Union[str, os.PathLike]) -> Tuple[ApplicationId, bytes, Path]:
-    """Submit ``spec``; returns the application id, its secret and its staging directory."""
+           conf_dir: Union[str, os.PathLike], *, keep_containers: bool = False,
+           staging_url: Optional[str] = None) -> Tuple[ApplicationId, bytes, Path]:
+    """Submit ``spec``; returns the application id, its secret and its staging directory.
+
+    ``staging_url`` gives the AM another staging directory (``PYARN_STAGING_DIR``, where it
+    keeps its journal) than the local one the spec is staged in."""
     spec = _with_file_stats(ApplicationSpec.coerce(spec))
     app_id = client.new_application().id
     staging = staging_root / str(app_id)
@@ -41,13 +48,14 @@ def submit(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Pat
     secret = new_secret()
     credentials = Credentials()
     credentials.add_secret(SECRET_ALIAS, secret)
-    env = {STAGING_DIR_ENV: f"file://{staging}", "HADOOP_CONF_DIR": str(conf_dir), "PYTHONUNBUFFERED": "1"}
+    env = {STAGING_DIR_ENV: staging_url or f"file://{staging}", "HADOOP_CONF_DIR": str(conf_dir),
+           "PYTHONUNBUFFERED": "1"}
     master = spec.master.resources
     client.submit_context(
         application_id=app_id, commands=[f"{PYTHON} -m pyarn.am 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"],
         name=spec.name, queue=spec.queue, environment=env, local_resources={SPEC_FILE: spec_file},
         resource=Resource(memory=master.memory, vcores=master.vcores), max_attempts=spec.max_attempts,
-        tokens=credentials, application_type="PYARN")
+        tokens=credentials, application_type="PYARN", keep_containers=keep_containers)
     return app_id, secret, staging
 
 
@@ -101,3 +109,20 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+def am_pid(client: Client, app_id: ApplicationId) -> int:
+    """The process id of the current attempt's ``python -m pyarn.am`` (found by its container id)."""
+    attempt = max(client.get_attempts(app_id), key=lambda a: a.id.attempt_id)
+    wanted = f"CONTAINER_ID={attempt.am_container_id}".encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            environ = Path(entry.path, "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"pyarn.am" in argv and wanted in environ:
+            return int(entry.name)
+    raise AssertionError(f"no pyarn-am process of {attempt.am_container_id} on this host")

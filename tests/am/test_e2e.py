@@ -1,43 +1,18 @@
 """``pyarn-am`` end to end: applications submitted by hand, run by the AM on a cluster.
 
 The cluster is pyarn's mini cluster, or the real Hadoop named by
-``PYARN_TEST_HADOOP_CONF_DIR``. Each test ends in the state and final
-status that the ResourceManager reports.
+``PYARN_TEST_HADOOP_CONF_DIR`` (fixtures in ``conftest.py``). Each test ends
+in the state and final status that the ResourceManager reports.
 """
 from __future__ import annotations
 
-import os
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from pyarn.client import Client
 from pyarn.yarn.records import ApplicationState, FinalStatus
 
 from .launching import PYTHON, connect, submit, wait_final, wait_for
-
-REAL_ENV = "PYARN_TEST_HADOOP_CONF_DIR"
-
-
-@pytest.fixture(scope="module")
-def conf_dir():
-    real = os.environ.get(REAL_ENV)
-    if real:
-        yield Path(real)
-        return
-    try:
-        from pyarn.minicluster import MiniCluster
-    except ImportError:
-        pytest.skip(f"{REAL_ENV} is not set and pyarn's mini cluster is not available")
-    with MiniCluster(nodes=2) as cluster:
-        yield Path(cluster.conf_dir)
-
-
-@pytest.fixture(scope="module")
-def client(conf_dir):
-    with Client(conf_dir) as c:
-        yield c
 
 
 @pytest.fixture
