@@ -18,6 +18,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
+    from .app_client import ApplicationClient
     from .client import Client
     from .errors import FailoverExhaustedError
 
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 APPLICATION_STATES = ("NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING", "FINISHED", "FAILED", "KILLED")
 NODE_STATES = ("NEW", "RUNNING", "UNHEALTHY", "DECOMMISSIONED", "LOST", "REBOOTED", "DECOMMISSIONING",
                "SHUTDOWN")
+CONTAINER_STATES = ("WAITING", "REQUESTED", "RUNNING", "SUCCEEDED", "FAILED", "KILLED")
+#: Final statuses an application can be shut down with.
+SHUTDOWN_STATUSES = ("SUCCEEDED", "FAILED", "KILLED")
+#: In place of an application id: the application this process runs in (as in Skein).
+CURRENT_APP = "current"
 #: The CLI fails fast: two rounds over the ResourceManagers, not Hadoop's 15 minutes of retries.
 FAILOVER_ROUNDS = 2
 
@@ -53,6 +59,8 @@ def build_parser(delegate: Any = None) -> argparse.ArgumentParser:
                              "$HADOOP_HOME/etc/hadoop)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_application(commands)
+    _add_container(commands)
+    _add_kv(commands)
     _add_node(commands)
     _add_queue(commands)
     for name, (module, help_text) in DELEGATED.items():
@@ -69,9 +77,24 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
 
 def _add_application(commands) -> None:
     app = commands.add_parser("application", aliases=["app"],
-                              help="list, inspect, kill and move applications",
-                              description="List, inspect, kill and move YARN applications.")
+                              help="submit, list, inspect, shut down, kill and move applications",
+                              description="Submit, list, inspect, shut down, kill and move YARN "
+                                          "applications.")
     actions = app.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    submit = actions.add_parser(
+        "submit", help="submit an application spec",
+        description="Submit an application described by a spec file (YAML or JSON, Skein's format) and "
+                    "print its id.")
+    submit.add_argument("spec", metavar="SPEC", help="the spec file")
+    submit.add_argument("--wait", action="store_true",
+                        help="wait until the application ends, print its final state and remove what "
+                             "submitting left (staging directory, secret); exit status 0 only when it "
+                             "SUCCEEDED")
+    submit.add_argument("--python", metavar="COMMAND",
+                        help="the Python that runs pyarn-am on the nodes when the spec does not say "
+                             "(default: this Python on a file:// cluster, else python3)")
+    submit.set_defaults(run=_application_submit)
 
     ls = actions.add_parser(
         "ls", aliases=["list"], help="list applications",
@@ -102,6 +125,93 @@ def _add_application(commands) -> None:
     mv.add_argument("app_id", metavar="APP_ID")
     mv.add_argument("queue", metavar="QUEUE")
     mv.set_defaults(run=_application_mv)
+
+    shutdown = actions.add_parser(
+        "shutdown", help="end a pyarn application with a final status",
+        description="Ask a running pyarn application's master to stop its containers and end the "
+                    "application.")
+    _add_app_id(shutdown)
+    shutdown.add_argument("--status", default="SUCCEEDED", type=str.upper, choices=SHUTDOWN_STATUSES,
+                          metavar="STATUS", help=f"final status ({', '.join(SHUTDOWN_STATUSES)}; "
+                                                 "default SUCCEEDED)")
+    shutdown.add_argument("--diagnostics", help="the message the ResourceManager reports")
+    shutdown.set_defaults(run=_application_shutdown)
+
+
+def _add_app_id(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app_id", metavar="APP_ID",
+                        help=f"a running pyarn application; '{CURRENT_APP}' inside one of its containers")
+
+
+def _add_container(commands) -> None:
+    container = commands.add_parser("container", help="list, kill and scale a pyarn application's containers",
+                                     description="The containers of a running pyarn application's services.")
+    actions = container.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    ls = actions.add_parser("ls", aliases=["list"], help="list containers",
+                            description="List containers (by default those WAITING, REQUESTED or RUNNING).")
+    _add_app_id(ls)
+    ls.add_argument("--service", dest="services", action="append", metavar="SERVICE",
+                    help="only containers of this service (repeatable)")
+    states = ls.add_mutually_exclusive_group()
+    states.add_argument("--state", dest="states", action="append", type=str.upper, choices=CONTAINER_STATES,
+                        metavar="STATE", help=f"only containers in this state, repeatable "
+                                              f"({', '.join(CONTAINER_STATES)})")
+    states.add_argument("--all", action="store_true", help="containers in every state")
+    _add_json(ls)
+    ls.set_defaults(run=_container_ls)
+
+    kill = actions.add_parser("kill", help="kill a container", description="Kill one container.")
+    _add_app_id(kill)
+    kill.add_argument("--id", required=True, metavar="CONTAINER", help="the container, <service>_<instance>")
+    kill.set_defaults(run=_container_kill)
+
+    scale = actions.add_parser("scale", help="scale a service",
+                               description="Change the number of containers of a service.")
+    _add_app_id(scale)
+    scale.add_argument("--service", "-s", required=True, help="the service")
+    count = scale.add_mutually_exclusive_group(required=True)
+    count.add_argument("--number", "-n", type=_non_negative, metavar="N", help="scale to N instances")
+    count.add_argument("--delta", "-d", type=int, metavar="D", help="add D instances (remove when negative)")
+    scale.set_defaults(run=_container_scale)
+
+
+def _add_kv(commands) -> None:
+    kv = commands.add_parser("kv", help="use a pyarn application's key-value store",
+                             description="The key-value store of a running pyarn application.")
+    actions = kv.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    get = actions.add_parser("get", help="print a value", description="Print the value of a key.")
+    _add_app_id(get)
+    get.add_argument("--key", required=True, help="the key")
+    get.add_argument("--wait", action="store_true", help="wait until the key is set")
+    get.set_defaults(run=_kv_get)
+
+    put = actions.add_parser("put", help="set a value", description="Set the value of a key.")
+    _add_app_id(put)
+    put.add_argument("--key", required=True, help="the key")
+    put.add_argument("--value", help="the value (default: read from stdin)")
+    put.set_defaults(run=_kv_put)
+
+    delete = actions.add_parser("del", help="delete a key", description="Delete a key.")
+    _add_app_id(delete)
+    delete.add_argument("--key", required=True, help="the key")
+    delete.set_defaults(run=_kv_del)
+
+    ls = actions.add_parser("ls", aliases=["list"], help="list keys", description="List the keys, sorted.")
+    _add_app_id(ls)
+    ls.add_argument("--prefix", help="only keys starting with this")
+    ls.set_defaults(run=_kv_ls)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of instances, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more instances, got {value}")
+    return value
 
 
 def _add_node(commands) -> None:
@@ -174,8 +284,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.command in DELEGATED:
             return _exit_status(importlib.import_module(DELEGATED[args.command][0]).run(args))
         client = _connect(args.conf_dir)
-        args.run(args, client)
-        return 0
+        return _exit_status(args.run(args, client))
     except FailoverExhaustedError as exc:
         _error(_unreachable(exc, client))
         return 1
@@ -268,6 +377,96 @@ def _application_kill(args: argparse.Namespace, client: Client) -> None:
 
 def _application_mv(args: argparse.Namespace, client: Client) -> None:
     client.move_application(args.app_id, args.queue)
+
+
+def _application_submit(args: argparse.Namespace, client: Client) -> int:
+    from .errors import PyarnError
+    from .spec import SpecError
+    from .submit import clean_up
+    from .yarn.records import FinalStatus
+
+    if args.python:
+        client.python = args.python
+    try:
+        app_id = client.submit(args.spec)
+    except SpecError as exc:
+        raise PyarnError(f"{args.spec}: {exc}") from None
+    print(app_id, flush=True)
+    if not args.wait:
+        return 0
+    report = client.wait_for_completion(app_id)
+    clean_up(client, app_id)
+    print(format_fields([("State", report.state), ("Final status", report.final_status),
+                         ("Diagnostics", (report.diagnostics or "").strip())]))
+    return 0 if report.final_status is FinalStatus.SUCCEEDED else 1
+
+
+def _application_shutdown(args: argparse.Namespace, client: Client) -> None:
+    with _app(args, client) as app:
+        app.shutdown(args.status, args.diagnostics)
+
+
+def _app(args: argparse.Namespace, client: Client) -> ApplicationClient:
+    """The running application ``args.app_id`` names."""
+    if args.app_id == CURRENT_APP:
+        from .app_client import ApplicationClient
+
+        return ApplicationClient.from_current()
+    return client.connect(args.app_id)
+
+
+def _container_ls(args: argparse.Namespace, client: Client) -> None:
+    states = CONTAINER_STATES if args.all else args.states
+    with _app(args, client) as app:
+        containers = app.get_containers(services=args.services, states=states)
+    if args.json:
+        _print_json([{"id": c.id, **_plain(c)} for c in containers])
+        return
+    rows = [[c.id, c.service_name, c.state, c.yarn_container_id, c.yarn_node_id, _duration(c.runtime),
+             c.exit_status if c.exit_status is not None else ""] for c in containers]
+    print(format_table(["ID", "SERVICE", "STATE", "YARN_CONTAINER_ID", "NODE", "RUNTIME", "EXIT"], rows))
+
+
+def _container_kill(args: argparse.Namespace, client: Client) -> None:
+    with _app(args, client) as app:
+        app.kill_container(args.id)
+
+
+def _container_scale(args: argparse.Namespace, client: Client) -> None:
+    with _app(args, client) as app:
+        app.scale(args.service, count=args.number, delta=args.delta)
+
+
+def _kv_get(args: argparse.Namespace, client: Client) -> None:
+    from .errors import PyarnError
+
+    with _app(args, client) as app:
+        value = app.kv.wait(args.key) if args.wait else app.kv.get(args.key)
+    if value is None:
+        raise PyarnError(f"key {args.key!r} is not set")
+    sys.stdout.buffer.write(value + b"\n")
+    sys.stdout.flush()
+
+
+def _kv_put(args: argparse.Namespace, client: Client) -> None:
+    value = sys.stdin.buffer.read() if args.value is None else args.value.encode("utf-8")
+    with _app(args, client) as app:
+        app.kv[args.key] = value
+
+
+def _kv_del(args: argparse.Namespace, client: Client) -> None:
+    from .errors import PyarnError
+
+    with _app(args, client) as app:
+        if not app.kv.discard(args.key):
+            raise PyarnError(f"key {args.key!r} is not set")
+
+
+def _kv_ls(args: argparse.Namespace, client: Client) -> None:
+    with _app(args, client) as app:
+        keys = app.kv.list_keys(prefix=args.prefix)
+    if keys:
+        print("\n".join(sorted(keys)))
 
 
 def _node_ls(args: argparse.Namespace, client: Client) -> None:

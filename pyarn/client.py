@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .conf import Configuration
 from .errors import ApplicationNotFoundError, PyarnError
@@ -28,12 +28,19 @@ from .yarn.records import (
 )
 from .yarn.resourcemanager import NewApplication, ResourceManagerClient, build_submission_context
 
-__all__ = ["Client", "WaitTimeoutError"]
+if TYPE_CHECKING:
+    from .app_client import ApplicationClient
+    from .submit import SpecLike
+
+__all__ = ["Client", "WaitTimeoutError", "ApplicationFinishedError"]
 
 #: Skein's default for ``get_applications``: the applications that are not finished.
 ACTIVE_STATES = (ApplicationState.SUBMITTED, ApplicationState.ACCEPTED, ApplicationState.RUNNING)
 #: States an application passes through before the RM has stored it.
 _UNSAVED_STATES = (ApplicationState.NEW, ApplicationState.NEW_SAVING)
+FINAL_STATES = (ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.KILLED)
+#: First sleep between report polls; it doubles up to the configured poll interval.
+_FIRST_POLL = 0.02
 _POLL_INTERVAL_KEY = "yarn.client.application-client-protocol.poll-interval-ms"
 _POLL_TIMEOUT_KEY = "yarn.client.application-client-protocol.poll-timeout-ms"
 #: Time formats ``get_applications`` accepts in strings, as Skein does; times alone are today's.
@@ -50,6 +57,10 @@ class WaitTimeoutError(PyarnError, TimeoutError):
     ``yarn.client.application-client-protocol.poll-timeout-ms``."""
 
 
+class ApplicationFinishedError(PyarnError):
+    """The application has ended, so there is no master to talk to."""
+
+
 class Client:
     """A client of the cluster's ResourceManager(s).
 
@@ -60,13 +71,22 @@ class Client:
     name or a :class:`~pyarn.security.user.User`; default: ``HADOOP_USER_NAME``
     or the OS user). ``retry_policy`` replaces the failover policy the
     configuration sets (``yarn.client.failover-*``).
+
+    For :meth:`submit`: ``staging_dir`` is where applications are staged
+    (default: the ``pyarn.staging-dir`` setting, else ``.pyarn`` in the
+    user's home on the default file system, see :mod:`pyarn.staging`);
+    ``python`` is the command that runs Python on the nodes for ``pyarn-am``
+    when the spec does not say (see :mod:`pyarn.submit`).
     """
 
     def __init__(self, conf_dir: Union[str, os.PathLike, None] = None, *,
                  conf: Optional[Configuration] = None, user: Union[str, User, None] = None,
-                 retry_policy: Optional[RetryPolicy] = None) -> None:
+                 retry_policy: Optional[RetryPolicy] = None, staging_dir: Optional[str] = None,
+                 python: Optional[str] = None) -> None:
         if conf is not None and conf_dir is not None:
             raise ValueError("Client: give conf_dir or conf, not both")
+        self.staging_dir = os.fspath(staging_dir) if staging_dir is not None else None
+        self.python = python
         self.conf = conf if conf is not None else Configuration.load(conf_dir)
         self.user = user if isinstance(user, User) else User(user) if user else User.current()
         self.rm = ResourceManagerClient.from_conf(self.conf, user=self.user, policy=retry_policy)
@@ -123,13 +143,25 @@ class Client:
     def kill_application(self, app_id: AppIdLike, diagnostics: Optional[str] = None) -> None:
         """Kill an application and wait until the RM has killed it (as Java's ``YarnClient`` does).
 
-        ``diagnostics`` is added to the application's diagnostics.
+        ``diagnostics`` is added to the application's diagnostics. For a pyarn
+        application submitted from here (its secret is saved here), what the
+        submission left is removed too: its staging directory (which its master
+        may never have started to remove) and the secret.
         """
         deadline = None if self._poll_timeout is None else time.monotonic() + self._poll_timeout
         while not self.rm.kill_application(app_id, diagnostics):
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeoutError(f"timed out waiting for application {app_id} to be killed")
             time.sleep(self._poll_interval)
+        self._clean_up(app_id)
+
+    def _clean_up(self, app_id: AppIdLike) -> None:
+        from .am.security import secret_path
+
+        if secret_path(app_id).exists():
+            from .submit import clean_up
+
+            clean_up(self, ApplicationId.coerce(app_id))
 
     def move_application(self, app_id: AppIdLike, queue: str) -> None:
         """Move an application to ``queue``."""
@@ -181,6 +213,92 @@ class Client:
         self._wait_until_stored(app_id, submission)
         return app_id
 
+    def submit(self, spec: SpecLike) -> ApplicationId:
+        """Submit an application; returns its id once the ResourceManager has accepted it.
+
+        ``spec`` is an :class:`~pyarn.spec.ApplicationSpec`, a dict or the path
+        of a spec file. It is validated completely first: a bad spec raises
+        :class:`~pyarn.spec.SpecError` naming the field, with nothing staged or
+        submitted. Local files are staged, the master's launch context built
+        and an application secret saved for :meth:`connect` (see
+        :mod:`pyarn.submit`); :class:`~pyarn.submit.SubmissionError` when the
+        RM rejects the application. A failed submission leaves nothing behind.
+        """
+        from .submit import submit
+
+        return submit(self, spec, python=self.python, staging_root=self.staging_dir)
+
+    def submit_and_connect(self, spec: SpecLike, timeout: Optional[float] = None) -> ApplicationClient:
+        """Submit an application and connect to it once its master runs (it is killed when the
+        connection cannot be made)."""
+        app_id = self.submit(spec)
+        try:
+            return self.connect(app_id, timeout=timeout)
+        except BaseException:
+            try:
+                self.rm.kill_application(app_id, "pyarn: could not connect to the application master")
+                self._clean_up(app_id)
+            except Exception:  # the original error matters more
+                pass
+            raise
+
+    def connect(self, app_id: AppIdLike, wait: bool = True, timeout: Optional[float] = None
+                ) -> ApplicationClient:
+        """An :class:`~pyarn.app_client.ApplicationClient` of a running pyarn application.
+
+        With ``wait`` (the default), waits until the application runs and its
+        master has registered its address (at most ``timeout`` seconds when
+        given: :class:`WaitTimeoutError`). The application secret is the one
+        :meth:`submit` saved for this user (``~/.pyarn/apps/<app_id>/secret``).
+        Raises :class:`ApplicationFinishedError` for an application that has
+        ended, and :class:`~pyarn.errors.PyarnError` when the secret is missing
+        or the application is not running and ``wait`` is false.
+        """
+        from .am.security import load_secret
+        from .app_client import ApplicationClient
+
+        app_id = ApplicationId.coerce(app_id)
+        report = self.application_report(app_id)
+        secret = None if report.state in FINAL_STATES else load_secret(app_id)
+        if not _reachable(report) and wait:
+            report = self.wait_for(app_id, lambda r: _reachable(r) or r.state in FINAL_STATES, timeout)
+        if report.state in FINAL_STATES:
+            diagnostics = (report.diagnostics or "").strip()
+            raise ApplicationFinishedError(
+                f"application {app_id} has finished ({report.state}, {report.final_status})"
+                + (f": {diagnostics.splitlines()[0]}" if diagnostics else ""))
+        if not _reachable(report):
+            raise PyarnError(f"application {app_id} is not running yet ({report.state})")
+        assert secret is not None
+        return ApplicationClient(f"{report.host}:{report.port}", app_id, secret)
+
+    def wait_for(self, app_id: AppIdLike, until: Callable[[ApplicationReport], bool],
+                 timeout: Optional[float] = None) -> ApplicationReport:
+        """Poll an application's report until ``until(report)`` is true, and return that report.
+
+        Polls quickly at first, then every
+        ``yarn.client.application-client-protocol.poll-interval-ms``;
+        :class:`WaitTimeoutError` after ``timeout`` seconds (default:
+        ``...poll-timeout-ms``; no limit when that is negative).
+        """
+        if timeout is None:
+            timeout = self._poll_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        sleep = min(_FIRST_POLL, self._poll_interval)
+        while True:
+            report = self.application_report(app_id)
+            if until(report):
+                return report
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeoutError(f"timed out after {timeout:g} s waiting for application {app_id} "
+                                       f"(now {report.state})")
+            time.sleep(sleep)
+            sleep = min(sleep * 2, self._poll_interval)
+
+    def wait_for_completion(self, app_id: AppIdLike, timeout: Optional[float] = None) -> ApplicationReport:
+        """The report of an application once it has ended (FINISHED, FAILED or KILLED)."""
+        return self.wait_for(app_id, lambda r: r.state in FINAL_STATES, timeout=timeout)
+
     def _wait_until_stored(self, app_id: ApplicationId, submission) -> None:
         """Poll until the RM has stored the application, re-submitting if an RM failover lost it
         (as Java's ``YarnClientImpl.submitApplication``)."""
@@ -224,6 +342,12 @@ class Client:
             queues.append(queue)
             stack.extend(reversed(queue.child_queues))
         return queues
+
+
+def _reachable(report: ApplicationReport) -> bool:
+    """Whether the application runs and its master has registered an address."""
+    return (report.state is ApplicationState.RUNNING and bool(report.host) and report.host != "N/A"
+            and report.port > 0)
 
 
 def _enums(enum_type, values) -> tuple:
