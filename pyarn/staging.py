@@ -100,7 +100,7 @@ def _file_url(path: str) -> str:
     return "file://" + quote(path, safe="/")
 
 
-def _local_status(path: Union[str, Path]) -> Tuple[int, int]:
+def local_status(path: Union[str, Path]) -> Tuple[int, int]:
     """Size and modification time in ms, as Java's ``File.length``/``lastModified`` give them."""
     st = os.stat(path)
     return st.st_size, st.st_mtime_ns // 1_000_000
@@ -123,7 +123,7 @@ class LocalStagingDir(StagingDir):
     def _commit(self, tmp: Path, name: str) -> StagedFile:
         target = self.path / name
         os.replace(tmp, target)
-        size, timestamp = _local_status(target)
+        size, timestamp = local_status(target)
         return StagedFile(_file_url(str(target)), size, timestamp)
 
     def upload(self, local: Union[str, os.PathLike], name: str) -> StagedFile:
@@ -285,7 +285,7 @@ def stat_source(url: str, conf: Configuration, user: User) -> StagedFile:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "file":
-        size, timestamp = _local_status(unquote(parts.path))
+        size, timestamp = local_status(unquote(parts.path))
         return StagedFile(url, size, timestamp)
     if scheme != "hdfs":
         raise PyarnError(f"{url}: cannot look up the size and modification time of {scheme}:// files; "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 from typing import Dict, Mapping, Optional
 
 import attrs
@@ -30,6 +29,7 @@ from hadoop_protos import yarn_records_pb2 as pb
 from ..errors import PyarnError
 from ..security.credentials import Credentials
 from ..spec import ACLs, ApplicationSpec, File
+from ..staging import local_status
 from ..yarn.ids import ApplicationId
 from ..yarn.nodemanager import launch_context
 from ..yarn.records import Resource
@@ -82,11 +82,11 @@ def _with_local_stat(file: File) -> File:
     if path is None or (file.size and file.timestamp):
         return file
     try:
-        st = os.stat(path)
+        size, timestamp = local_status(path)
     except OSError as exc:
         log.warning("cannot stat %s to localize it: %s", path, exc)
         return file
-    return attrs.evolve(file, size=st.st_size, timestamp=int(st.st_mtime * 1000))
+    return attrs.evolve(file, size=size, timestamp=timestamp)
 
 
 @attrs.define

@@ -21,6 +21,7 @@ from pyarn.app_client import ApplicationClient
 from pyarn.client import Client
 from pyarn.security.credentials import Credentials
 from pyarn.spec import ApplicationSpec, File
+from pyarn.staging import local_status
 from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationReport, ApplicationState, Resource
 
@@ -44,7 +45,7 @@ def submit(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Pat
     spec_path = staging / SPEC_FILE
     spec_path.write_text(spec.to_json(), encoding="utf-8")
     stat = spec_path.stat()
-    spec_file = File(source=f"file://{spec_path}", size=stat.st_size, timestamp=int(stat.st_mtime * 1000))
+    spec_file = File(source=f"file://{spec_path}", size=stat.st_size, timestamp=stat.st_mtime_ns // 1_000_000)
     secret = new_secret()
     credentials = Credentials()
     credentials.add_secret(SECRET_ALIAS, secret)
@@ -64,8 +65,8 @@ def _with_file_stats(spec: ApplicationSpec) -> ApplicationSpec:
     for service in spec.services.values():
         for name, file in service.files.items():
             if file.local_path is not None:
-                st = os.stat(file.local_path)
-                service.files[name] = attrs.evolve(file, size=st.st_size, timestamp=int(st.st_mtime * 1000))
+                size, timestamp = local_status(file.local_path)
+                service.files[name] = attrs.evolve(file, size=size, timestamp=timestamp)
     return spec
 
 

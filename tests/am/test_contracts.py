@@ -142,7 +142,7 @@ def test_launch_context(tmp_path):
     files = {r.key: r.value for r in context.localResources}
     local = files["data.txt"]
     assert (local.resource.scheme, local.resource.file, local.size) == ("file", str(data), 5)
-    assert local.timestamp == int(data.stat().st_mtime * 1000) and local.type == pb.FILE
+    assert local.timestamp == data.stat().st_mtime_ns // 1_000_000 and local.type == pb.FILE
     remote = files["big.zip"]
     assert (remote.resource.host, remote.resource.port, remote.size, remote.timestamp) == ("nn", 8020, 9, 77)
     assert (remote.type, remote.visibility) == (pb.ARCHIVE, pb.PUBLIC)
