@@ -7,7 +7,8 @@ Two families:
   Java message (``message``, also ``str(error)``) and the full Java text
   (``java_text``, usually with the server's stack trace). A registry maps Java
   class names to the Python subclass to raise; unknown names give a plain
-  :class:`RemoteError`. Some subclasses are also Python built-in errors
+  :class:`RemoteError`. Every Java class pyarn maps is registered here, so the mapping does
+  not depend on which modules happen to be imported. Some subclasses are also Python built-in errors
   (``RemoteFileNotFoundError`` is a ``FileNotFoundError``, ...), so callers can
   catch them the usual way.
 * Local errors: the connection failed, a call timed out, a peer broke the
@@ -17,15 +18,20 @@ Two families:
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Sequence, Tuple, Type
+from typing import Dict, Optional, Sequence, Tuple, Type
 
 __all__ = [
     "PyarnError", "RemoteError", "remote_error", "java_class_of", "register_java_class",
     "StandbyError", "RetriableError", "AccessControlError", "InvalidTokenError",
     "YarnError", "ApplicationNotFoundError", "ApplicationAttemptNotFoundError",
     "ContainerNotFoundError", "InvalidApplicationMasterRequestError",
-    "ApplicationMasterNotRegisteredError", "RemoteFileNotFoundError", "FileAlreadyExistsError",
-    "ParentNotDirectoryError", "SafeModeError", "NoSuchMethodError", "NoSuchProtocolError",
+    "ApplicationMasterNotRegisteredError", "InvalidResourceRequestError",
+    "InvalidResourceBlacklistRequestError", "InvalidContainerReleaseError", "InvalidContainerError",
+    "YarnFeatureNotEnabledError", "RemoteFileNotFoundError", "FileAlreadyExistsError",
+    "ParentNotDirectoryError", "SafeModeError", "DirectoryNotEmptyError", "NotReplicatedYetError",
+    "LeaseExpiredError", "AlreadyBeingCreatedError", "QuotaExceededError", "InvalidRequestError",
+    "NoSuchMethodError",
+    "NoSuchProtocolError",
     "RpcServerError", "VersionMismatchError", "SaslError",
     "RpcConnectionError", "ConnectFailedError", "ConnectionClosedError", "RpcTimeoutError",
     "ProtocolError", "LocalProtocolError", "RemoteProtocolError", "AuthenticationError",
@@ -175,6 +181,31 @@ class ApplicationMasterNotRegisteredError(YarnError):
     """The AM called ``allocate`` before registering."""
 
 
+@register_java_class("org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException")
+class InvalidResourceRequestError(YarnError):
+    """A resource request the scheduler refuses (more than the maximum allocation, a bad label, ...)."""
+
+
+@register_java_class("org.apache.hadoop.yarn.exceptions.InvalidResourceBlacklistRequestException")
+class InvalidResourceBlacklistRequestError(YarnError):
+    """A blacklist addition or removal the scheduler refuses."""
+
+
+@register_java_class("org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException")
+class InvalidContainerReleaseError(YarnError):
+    """The AM asked to release a container that is not its own."""
+
+
+@register_java_class("org.apache.hadoop.yarn.exceptions.InvalidContainerException")
+class InvalidContainerError(YarnError):
+    """A NodeManager refuses a container: its token or launch context does not check out."""
+
+
+@register_java_class("org.apache.hadoop.yarn.exceptions.YARNFeatureNotEnabledException")
+class YarnFeatureNotEnabledError(YarnError):
+    """The call needs a YARN feature the cluster has turned off (e.g. reservations, timeline)."""
+
+
 @register_java_class("java.io.FileNotFoundException")
 class RemoteFileNotFoundError(RemoteError, FileNotFoundError):
     """No such file on the server (also a ``FileNotFoundError``)."""
@@ -193,6 +224,40 @@ class ParentNotDirectoryError(RemoteError, NotADirectoryError):
 @register_java_class("org.apache.hadoop.hdfs.server.namenode.SafeModeException")
 class SafeModeError(RemoteError):
     """The NameNode is in safe mode."""
+
+
+@register_java_class("org.apache.hadoop.fs.PathIsNotEmptyDirectoryException")
+class DirectoryNotEmptyError(RemoteError, OSError):
+    """A non-recursive delete of a directory that has children (also an ``OSError``)."""
+
+
+@register_java_class("org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException")
+class NotReplicatedYetError(RemoteError):
+    """``addBlock`` came before the previous block reached its minimal replication: retry later."""
+
+
+@register_java_class("org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException")
+class LeaseExpiredError(RemoteError):
+    """The write lease on the file is gone (the file was deleted, or the lease expired)."""
+
+
+@register_java_class("org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException")
+class AlreadyBeingCreatedError(RemoteError):
+    """Another client holds the write lease on the file."""
+
+
+@register_java_class("org.apache.hadoop.hdfs.protocol.QuotaExceededException",
+                     "org.apache.hadoop.hdfs.protocol.NSQuotaExceededException",
+                     "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException",
+                     "org.apache.hadoop.hdfs.protocol.QuotaByStorageTypeExceededException")
+class QuotaExceededError(RemoteError, OSError):
+    """A name or space quota would be exceeded (also an ``OSError``)."""
+
+
+@register_java_class("pyarn.am.InvalidRequestException")
+class InvalidRequestError(RemoteError, ValueError):
+    """pyarn's ApplicationMaster refused a request: unknown service or container, bad arguments,
+    a put that keeps the value of a missing key, an owner that is not a live container, ..."""
 
 
 @register_java_class("org.apache.hadoop.ipc.RpcServerException")
@@ -283,7 +348,3 @@ class FailoverExhaustedError(PyarnError):
     def __reduce__(self):
         return (type(self), (self.method, self.attempts))
 
-
-def registered_java_classes() -> Iterable[Tuple[str, Type[RemoteError]]]:
-    """Every Java class name with a dedicated Python class."""
-    return tuple(_REGISTRY.items())

@@ -19,7 +19,7 @@ from pyarn.conf import (
     rm_addresses,
     substitute_host,
 )
-from pyarn.conf import addresses as addresses_mod
+from pyarn.security import principals as principals_mod
 
 
 def site(props: Dict[str, object]) -> str:
@@ -453,6 +453,9 @@ def test_get_list():
     assert conf.get_list("empty") == []
     assert conf.get_list("missing") == []
     assert conf.get_list("missing", ["x"]) == ["x"]
+    assert conf.get_list("missing", None) is None  # was a TypeError
+    assert conf.get_list("empty", None) == []
+    assert Configuration().get_list("no.such.key", None) is None
 
 
 def test_get_address():
@@ -612,7 +615,7 @@ def test_substitute_host(monkeypatch):
     assert substitute_host("user@R", "h") == "user@R"
     assert substitute_host("nn/_HOST@", "h") == "nn/_HOST@"
     assert substitute_host("nn/_HOST", "h") == "nn/_HOST"
-    monkeypatch.setattr(addresses_mod.socket, "getfqdn", lambda: "Local.Example.com")
+    monkeypatch.setattr(principals_mod.socket, "getfqdn", lambda: "Local.Example.com")
     assert substitute_host("nn/_HOST@R") == "nn/local.example.com@R"
     assert substitute_host("nn/_HOST@R", "0.0.0.0") == "nn/local.example.com@R"
 
@@ -681,3 +684,38 @@ def test_config_error_is_a_pyarn_error():
     assert str(err) == "/c/yarn-site.xml:3: k: bad"
     assert (err.message, err.file, err.line, err.key) == ("bad", "/c/yarn-site.xml", 3, "k")
     assert str(ConfigError("bad", key="k")) == "k: bad"
+
+
+# -- the IPC layer's view of the configuration --------------------------------------------------
+
+
+def test_ipc_defaults_are_the_configurations():
+    """The IPC layer reads only what is set; what it falls back on must be conf/defaults.py's."""
+    from pyarn.ipc import IpcSettings, RetryPolicy
+    from pyarn.ipc.retry import RM_CONNECT_DEFAULTS_MS
+
+    assert IpcSettings.from_conf(Configuration(), env={}) == IpcSettings.from_conf({}, env={})
+    assert IpcSettings.from_conf({}, env={}) == IpcSettings()
+    for service in ("hdfs", "yarn"):
+        assert RetryPolicy.from_conf(Configuration(), service) == RetryPolicy.from_conf({}, service)
+    for key, value in RM_CONNECT_DEFAULTS_MS.items():
+        assert DEFAULTS[key] == str(value)
+
+
+def test_ipc_settings_use_the_configurations_parser(tmp_path):
+    """A bad IPC value in a site file is reported with its file and line, as any other."""
+    from pyarn.ipc import IpcSettings, RetryPolicy
+
+    conf = load(tmp_path, core={"ipc.client.connect.timeout": "0x10", "ipc.client.ping": "TRUE"})
+    settings = IpcSettings.from_conf(conf, env={})
+    assert (settings.connect_timeout, settings.ping) == (0.016, True)  # Configuration.get_int takes hex
+    for key, value in (("ipc.client.connect.timeout", "soon"), ("hadoop.security.authentication", "ldap"),
+                       ("hadoop.rpc.protection", "secret"), ("ipc.client.ping", "yes")):
+        bad = load(tmp_path / key, core={key: value})
+        with pytest.raises(ConfigError) as info:
+            IpcSettings.from_conf(bad, env={})
+        assert (info.value.key, info.value.line) == (key, 3)
+        assert info.value.file.endswith("core-site.xml")
+    bad = load(tmp_path / "retry", hdfs={"dfs.client.failover.max.attempts": "many"})
+    with pytest.raises(ConfigError, match=r"hdfs-site.xml:3: dfs.client.failover.max.attempts"):
+        RetryPolicy.from_conf(bad, "hdfs")

@@ -1,4 +1,4 @@
-"""Where the ResourceManagers and NameNodes are, HA included, and ``_HOST`` in principals.
+"""Where the ResourceManagers and NameNodes are, HA included.
 
 * ResourceManagers (``yarn.api.conf.HAUtil``, PROTOCOL-FACTS §5.8): without HA, the service's
   address key; with ``yarn.resourcemanager.ha.enabled``, for each id of
@@ -9,14 +9,18 @@
   ``dfs.client.failover.proxy.provider.<ns>`` is logical: its NameNodes are
   ``dfs.ha.namenodes.<ns>`` with ``dfs.namenode.rpc-address.<ns>.<nn-id>`` (or
   ``dfs.namenode.rpc-address.<ns>`` for one NameNode). Otherwise the URI is ``host[:port]``.
+
+``parse_address`` (:mod:`pyarn.net`) and ``substitute_host`` (:mod:`pyarn.security.principals`)
+are re-exported here, where they used to live.
 """
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import attrs
 
+from ..net import parse_address
+from ..security.principals import substitute_host
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,42 +36,12 @@ RM_SERVICE_PORTS = {
     "webapp.address": 8088,
     "webapp.https.address": 8090,
 }
-HOST_PATTERN = "_HOST"
+
+__all__ = ["NAMENODE_RPC_PORT", "RM_SERVICE_PORTS", "NameNodes", "namenode_addresses", "parse_address",
+           "rm_addresses", "substitute_host"]
 
 RMAddress = Tuple[Optional[str], str, int]
 NNAddress = Tuple[Optional[str], str, int]
-
-
-def parse_address(target: str, default_port: Optional[int] = None) -> Tuple[str, int]:
-    """``host:port``, ``[v6]:port``, ``host`` (with ``default_port``) or
-    ``scheme://host:port/...`` as ``(host, port)`` (``NetUtils.createSocketAddr``).
-    Raises ValueError when there is no valid host and port."""
-    text = target.strip()
-    bad = f"{target!r} is not a valid host:port address"
-    has_scheme = "://" in text
-    rest = text.split("://", 1)[1] if has_scheme else text
-    authority, slash, _path = rest.partition("/")
-    if slash and not has_scheme:
-        raise ValueError(bad)
-    authority = authority.rpartition("@")[2]
-    if authority.startswith("["):
-        host, bracket, after = authority[1:].partition("]")
-        if not bracket or (after and not after.startswith(":")):
-            raise ValueError(bad)
-        port_text = after[1:] if after else ""
-    else:
-        host, _colon, port_text = authority.partition(":")
-        if ":" in port_text:
-            raise ValueError(bad + " (an IPv6 address needs [brackets])")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(bad)
-    if not port_text:
-        if default_port is None:
-            raise ValueError(f"{target!r} has no port")
-        return host, default_port
-    if not port_text.isdigit() or not port_text.isascii() or int(port_text) > 65535:
-        raise ValueError(f"{target!r} has an invalid port {port_text!r}")
-    return host, int(port_text)
 
 
 def rm_addresses(conf: Configuration, service: str = "address") -> List[RMAddress]:
@@ -157,21 +131,6 @@ def namenode_addresses(conf: Configuration, uri: Optional[str] = None) -> NameNo
                           f"dfs.ha.namenodes.{host} and dfs.namenode.rpc-address.{host}.<nn-id>",
                           key=f"dfs.ha.namenodes.{host}", file=_dir(conf))
     return NameNodes(uri, host, tuple(namenodes))
-
-
-def substitute_host(principal: str, host: Optional[str] = None) -> str:
-    """Replace ``_HOST`` in a principal ``service/_HOST@REALM`` by ``host`` lower-cased
-    (``SecurityUtil.getServerPrincipal``); with no host, or ``0.0.0.0``, by this machine's
-    fully qualified name. Other principals are returned unchanged. Callers that need the
-    canonical name of an address resolve it first."""
-    parts = principal.replace("@", "/").split("/")
-    while parts and parts[-1] == "":
-        parts.pop()
-    if len(parts) != 3 or parts[1] != HOST_PATTERN:
-        return principal
-    if not host or host == "0.0.0.0":
-        host = socket.getfqdn()
-    return f"{parts[0]}/{host.lower()}@{parts[2]}"
 
 
 def _dir(conf: Configuration) -> Optional[str]:

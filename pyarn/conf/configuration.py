@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, overload
 
-from .addresses import parse_address
+from ..net import parse_address
 from .defaults import DEFAULTS, DEPRECATIONS
 from .errors import ConfigError
 from .xml import read_properties
@@ -232,6 +232,11 @@ class Configuration(Mapping[str, str]):
         file, line = self._origins.get(self.canonical_key(key), (None, None))
         return ConfigError(message, file=file, line=line, key=key)
 
+    def error(self, key: str, message: str) -> ConfigError:
+        """The :class:`ConfigError` for a bad value of ``key``, naming the file and line it came
+        from (for checks made outside this class)."""
+        return self._error(message, key)
+
     # -- typed getters --------------------------------------------------------------------
 
     def get_str(self, key: str, default: Any = _REQUIRED) -> str:
@@ -306,11 +311,21 @@ class Configuration(Mapping[str, str]):
             raise self._error(f"expected a size such as 134217728 or 128m, got {value!r}", key)
         return int(number) * multiplier
 
-    def get_list(self, key: str, default: Any = ()) -> List[str]:
-        """The comma- (or newline-) separated items, trimmed, empty ones dropped."""
+    @overload
+    def get_list(self, key: str) -> List[str]: ...
+
+    @overload
+    def get_list(self, key: str, default: None) -> Optional[List[str]]: ...
+
+    @overload
+    def get_list(self, key: str, default: Iterable[str]) -> List[str]: ...
+
+    def get_list(self, key: str, default: Optional[Iterable[str]] = ()) -> Optional[List[str]]:
+        """The comma- (or newline-) separated items, trimmed, empty ones dropped; when unset,
+        ``default`` as a list (``None`` stays ``None``: "not set" apart from "set to nothing")."""
         value = self.get(key)
         if value is None:
-            return list(self._missing(key, default))
+            return None if default is None else list(default)
         return [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
 
     def get_address(self, key: str, default_port: Optional[int] = None,

@@ -27,6 +27,7 @@ from google.protobuf.message import DecodeError, Message
 from hadoop_protos import datatransfer_pb2 as dt
 from hadoop_protos import hdfs_pb2
 from hadoop_protos.security_pb2 import TokenProto
+from pyarn import _varint
 from pyarn.errors import PyarnError, RemoteProtocolError
 
 from .checksum import DataChecksum
@@ -153,12 +154,7 @@ def encode_varint(value: int) -> bytes:
     """Protobuf base-128 varint of a non-negative integer."""
     if value < 0:
         raise ValueError(f"varint must be non-negative, got {value}")
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return _varint.encode_varint(value)
 
 
 def decode_varint(buf: Buffer, pos: int = 0) -> Optional[Tuple[int, int]]:
@@ -166,21 +162,10 @@ def decode_varint(buf: Buffer, pos: int = 0) -> Optional[Tuple[int, int]]:
 
     A varint longer than 10 bytes or above 2**64 - 1 is a :class:`DataTransferError`.
     """
-    result = 0
-    shift = 0
-    end = len(buf)
-    while pos < end:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            if result >> 64:
-                raise DataTransferError("varint overflows 64 bits")
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise DataTransferError("varint longer than 10 bytes")
-    return None
+    try:
+        return _varint.decode_varint(buf, pos)
+    except _varint.VarintError as exc:
+        raise DataTransferError(str(exc)) from None
 
 
 def parse_message(message_type: Type[M], data: Buffer, what: Optional[str] = None) -> M:

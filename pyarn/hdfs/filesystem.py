@@ -106,7 +106,9 @@ class HDFS:
     (``HADOOP_CONF_DIR``, ...) and talks to ``fs.defaultFS``; ``conf_dir``
     or ``conf`` name another configuration, ``uri`` another file system
     (``hdfs://host:port`` or ``hdfs://nameservice``). ``user`` is who to act
-    as (default: ``HADOOP_USER_NAME`` or the OS user). ``retry_policy``
+    as (default: ``HADOOP_USER_NAME`` or the OS user, with the tokens of
+    ``HADOOP_TOKEN_FILE_LOCATION``, as :meth:`User.login
+    <pyarn.security.user.User.login>`; a name given here has no tokens). ``retry_policy``
     replaces the failover policy of the configuration. Close the client (or
     use ``with``) to close its connections.
     """
@@ -118,7 +120,7 @@ class HDFS:
         if conf is not None and conf_dir is not None:
             raise ValueError("HDFS: give conf_dir or conf, not both")
         self.conf = conf if conf is not None else Configuration.load(conf_dir)
-        self.user = user if isinstance(user, User) else User(user) if user else User.current()
+        self.user = user if isinstance(user, User) else User(user) if user else User.login(self.conf)
         uri = uri or self.conf.get_str("fs.defaultFS")
         scheme, authority, _rest = _paths.split_uri(uri)
         if scheme is None or scheme.lower() != "hdfs" or not authority:

@@ -13,17 +13,16 @@ The client has one lease-holder name, like Java's ``DFSClient``
 :class:`~pyarn.hdfs.lease.LeaseRenewer` that renews its leases while files
 are open for writing.
 
-Java exceptions of HDFS that callers act on get Python classes here
-(:class:`DirectoryNotEmptyError`, :class:`NotReplicatedYetError`, ...), on top
-of those in :mod:`pyarn.errors` (``RemoteFileNotFoundError``,
-``FileAlreadyExistsError``, ``AccessControlError``, ...).
+Java exceptions of HDFS that callers act on have Python classes in
+:mod:`pyarn.errors` (``RemoteFileNotFoundError``, ``FileAlreadyExistsError``,
+``AccessControlError``, :class:`DirectoryNotEmptyError`,
+:class:`NotReplicatedYetError`, ...); the HDFS ones are re-exported here.
 """
 from __future__ import annotations
 
 import enum
 import logging
 import random
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -36,15 +35,21 @@ from hadoop_protos import client_namenode_pb2 as cn
 from hadoop_protos.client_namenode_rpc import CLIENT_NAMENODE_PROTOCOL
 
 from ..conf import Configuration, namenode_addresses
-from ..errors import (
+from ..errors import (  # the HDFS exceptions live in pyarn.errors; re-exported here
+    AlreadyBeingCreatedError,
+    DirectoryNotEmptyError,
     FileAlreadyExistsError,
+    LeaseExpiredError,
+    NotReplicatedYetError,
     PyarnError,
-    RemoteError,
+    QuotaExceededError,
     RemoteFileNotFoundError,
-    register_java_class,
 )
-from ..ipc import FailoverProxy, IpcSettings, RetryPolicy, RpcClient
-from ..ipc.client import AddressLike, format_address
+from ..ipc.auth import select_token
+from ..ipc.client import RpcClient
+from ..ipc.retry import FailoverProxy, RetryPolicy
+from ..ipc.settings import IpcSettings
+from ..net import AddressLike, format_address, token_service
 from ..security.tokens import Token
 from ..security.user import User
 from .checksum import ChecksumType, DataChecksum
@@ -72,34 +77,6 @@ _HA_TOKEN_PREFIX = "ha-hdfs:"
 
 
 # --------------------------------------------------------------------------- errors
-
-
-@register_java_class("org.apache.hadoop.fs.PathIsNotEmptyDirectoryException")
-class DirectoryNotEmptyError(RemoteError, OSError):
-    """A non-recursive delete of a directory that has children (also an ``OSError``)."""
-
-
-@register_java_class("org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException")
-class NotReplicatedYetError(RemoteError):
-    """``addBlock`` came before the previous block reached its minimal replication: retry later."""
-
-
-@register_java_class("org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException")
-class LeaseExpiredError(RemoteError):
-    """The write lease on the file is gone (the file was deleted, or the lease expired)."""
-
-
-@register_java_class("org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException")
-class AlreadyBeingCreatedError(RemoteError):
-    """Another client holds the write lease on the file."""
-
-
-@register_java_class("org.apache.hadoop.hdfs.protocol.QuotaExceededException",
-                     "org.apache.hadoop.hdfs.protocol.NSQuotaExceededException",
-                     "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException",
-                     "org.apache.hadoop.hdfs.protocol.QuotaByStorageTypeExceededException")
-class QuotaExceededError(RemoteError, OSError):
-    """A name or space quota would be exceeded (also an ``OSError``)."""
 
 
 class CompleteFileError(PyarnError, OSError):
@@ -304,8 +281,11 @@ class NameNodeClient:
 
     ``rpc`` carries the connections; when it is not given the client makes
     (and closes) its own with ``settings``. ``policy`` says how to retry and
-    fail over between ``addresses``. ``nameservice`` is the logical name of
-    an HA file system (it names delegation tokens). ``write_retries`` and
+    fail over between ``addresses``. ``user`` defaults to the login user
+    (:meth:`User.login <pyarn.security.user.User.login>`, with the process's tokens).
+    ``nameservice`` is the logical name of an HA file system: it names delegation
+    tokens, and a token of the user's for ``ha-hdfs:<nameservice>`` is presented to
+    every NameNode. ``write_retries`` and
     ``write_retry_delay`` are ``dfs.client.block.write.locateFollowingBlock.
     {retries,initial.delay.ms}``: how often and how patiently ``addBlock``
     and ``complete`` wait for a previous block's replicas.
@@ -319,7 +299,16 @@ class NameNodeClient:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._owns_rpc = rpc is None
         self.rpc = rpc if rpc is not None else RpcClient(settings)
-        self.proxy = FailoverProxy(self.rpc, addresses, CLIENT_NAMENODE_PROTOCOL, user, policy=policy)
+        if user is None:
+            user = User.login()
+        # An HA file system's delegation token names the nameservice, not a NameNode: pick it
+        # here for every NameNode (Java clones it per NameNode, HAUtilClient).
+        token = None
+        if nameservice is not None:
+            token = select_token(user, CLIENT_NAMENODE_PROTOCOL.name, None,
+                                 logical_service=_HA_TOKEN_PREFIX + nameservice)
+        self.proxy = FailoverProxy(self.rpc, addresses, CLIENT_NAMENODE_PROTOCOL, user, policy=policy,
+                                   token=token)
         self.nameservice = nameservice
         self.client_name = client_name or new_client_name()
         self.write_retries = write_retries
@@ -337,6 +326,8 @@ class NameNodeClient:
         with IPC settings and (unless ``policy`` is given) the failover policy from ``conf``."""
         found = namenode_addresses(conf, uri)
         addresses = [(host, port) for _nn_id, host, port in found.namenodes]
+        if user is None:
+            user = User.login(conf)
         return cls(addresses, rpc=rpc, settings=None if rpc is not None else IpcSettings.from_conf(conf),
                    user=user, policy=policy if policy is not None else RetryPolicy.from_conf(conf, "hdfs"),
                    nameservice=found.nameservice,
@@ -566,14 +557,7 @@ class NameNodeClient:
         if self.nameservice is not None:
             return _HA_TOKEN_PREFIX + self.nameservice
         host, port = self.proxy.addresses[0]
-        if self.use_ip_for_tokens:
-            try:
-                host = socket.gethostbyname(host)
-            except OSError:
-                pass
-        else:
-            host = host.lower()
-        return format_address((host, port))
+        return token_service(host, port, self.use_ip_for_tokens)
 
 
 def _perm(permission: int) -> acl_pb2.FsPermissionProto:

@@ -25,6 +25,7 @@ import socket
 from typing import List, Optional, Tuple, Union
 
 from ..errors import PyarnError
+from ..net import parse_address
 
 __all__ = ["InvalidPathError", "PathLike", "home_directory", "resolve", "split_uri", "same_authority",
            "join", "parent", "basename", "DEFAULT_HOME_PREFIX", "NAMENODE_PORT"]
@@ -71,9 +72,10 @@ def same_authority(given: str, ours: str, default_port: int = NAMENODE_PORT) -> 
     """Whether URI authority ``given`` names the same NameNode(s) as ``ours``.
 
     Case-insensitive, with the default port filled in, and comparing resolved
-    addresses when the names differ (``localhost`` and ``127.0.0.1``).
+    addresses when the names differ (``localhost`` and ``127.0.0.1``). An
+    authority that is not ``host[:port]`` (``nn:80x``) raises ValueError.
     """
-    a, b = _host_port(given, default_port), _host_port(ours, default_port)
+    a, b = parse_address(given.lower(), default_port), parse_address(ours.lower(), default_port)
     if a == b:
         return True
     if a[1] != b[1]:
@@ -82,16 +84,6 @@ def same_authority(given: str, ours: str, default_port: int = NAMENODE_PORT) -> 
         return socket.gethostbyname(a[0]) == socket.gethostbyname(b[0])
     except OSError:
         return False
-
-
-def _host_port(authority: str, default_port: int) -> Tuple[str, int]:
-    authority = authority.rpartition("@")[2].lower()
-    if authority.startswith("["):
-        host, _, rest = authority[1:].partition("]")
-        port = rest[1:]
-    else:
-        host, _, port = authority.partition(":")
-    return host, int(port) if port.isdigit() else default_port
 
 
 def resolve(path: PathLike, working_dir: str, authority: Optional[str] = None) -> str:
@@ -111,9 +103,14 @@ def resolve(path: PathLike, working_dir: str, authority: Optional[str] = None) -
     if scheme is not None:
         if scheme.lower() != "hdfs":
             raise InvalidPathError(text, f"scheme {scheme!r} is not hdfs")
-        if given_authority and authority is not None and not same_authority(given_authority, authority):
-            raise InvalidPathError(text, f"it names another file system (hdfs://{given_authority}); "
-                                         f"this client is connected to hdfs://{authority}")
+        if given_authority and authority is not None:
+            try:
+                same = same_authority(given_authority, authority)
+            except ValueError as exc:
+                raise InvalidPathError(text, f"bad authority: {exc}") from None
+            if not same:
+                raise InvalidPathError(text, f"it names another file system (hdfs://{given_authority}); "
+                                             f"this client is connected to hdfs://{authority}")
         if not rest:
             rest = "/"
         if not rest.startswith("/"):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import socket
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple, Union
 
 import attrs
 
 from ..errors import InvalidTokenError, RemoteError
+from ..net import AddressLike, format_address, parse_address, token_service
 from ..security.kerberos import (
     KerberosCredentials,
     KerberosService,
@@ -36,10 +36,16 @@ from ..security.tokens import (
 )
 from ..security.user import User
 from .constants import AuthMethod, Qop
-from .sasl.digest_md5 import DigestMd5Client, DigestMd5Server, token_credentials
-from .sasl.gssapi import GssapiClient, GssapiServer, context_flags
-from .sasl.mechanism import ServerMechanism
 from .sasl.negotiation import ClientMechanismFactory, SaslAuth, SaslClientNegotiation, SaslServerNegotiation
+
+if TYPE_CHECKING:  # the mechanisms are imported when a connection needs one
+    from .sasl.digest_md5 import DigestMd5Client, DigestMd5Server
+    from .sasl.gssapi import GssapiClient, GssapiServer
+    from .sasl.mechanism import ServerMechanism
+
+#: The SASL mechanism names of TOKEN and KERBEROS auth.
+DIGEST_MD5 = "DIGEST-MD5"
+GSSAPI = "GSSAPI"
 
 #: Token kinds each protocol accepts (Java's ``@TokenInfo`` selectors, PROTOCOL-FACTS §4.4).
 TOKEN_KINDS: Dict[str, Tuple[str, ...]] = {
@@ -55,31 +61,48 @@ TOKEN_PROTOCOL = ""
 TOKEN_SERVER_ID = "default"
 
 
-def _service_matches(service: str, address: str) -> bool:
-    """Whether a token service (``host:port``, maybe a comma list; empty = any) names ``address``."""
-    if not service:
-        return True
-    services = {s.strip() for s in service.split(",")}
-    if address in services:
-        return True
-    host, _, port = address.rpartition(":")
-    try:
-        ip = socket.gethostbyname(host)
-    except OSError:
-        return False
-    return f"{ip}:{port}" in services
+def _services(service: str) -> FrozenSet[str]:
+    return frozenset(s.strip() for s in service.split(","))
 
 
-def select_token(user: User, protocol: str, address: str,
-                 kinds: Optional[Sequence[str]] = None) -> Optional[Token]:
+def select_token(user: User, protocol: str, address: Optional[AddressLike],
+                 kinds: Optional[Sequence[str]] = None, *,
+                 logical_service: Optional[str] = None) -> Optional[Token]:
     """The first of ``user``'s tokens usable for ``protocol`` at ``address``.
 
     ``kinds`` defaults to :data:`TOKEN_KINDS` for the protocol; a protocol with
-    no entry takes no token unless ``kinds`` is given.
+    no entry takes no token unless ``kinds`` is given. A token's service (maybe a
+    comma list; empty: any server) matches ``address`` as written or as its token
+    service ``ip:port`` (:func:`pyarn.net.token_service`, one name lookup at most, and
+    only when a token of the right kind does not match as written).
+
+    ``logical_service`` names a service that is not an address, such as an HA HDFS
+    nameservice's ``ha-hdfs:<ns>`` (``HAUtilClient.buildTokenServiceForLogicalUri``): a
+    token for it wins over the address match. ``address`` may be None to look for that
+    token only.
     """
     wanted = tuple(kinds) if kinds is not None else TOKEN_KINDS.get(protocol, ())
-    for token in user.tokens:
-        if token.kind in wanted and _service_matches(token.service, address):
+    candidates = [token for token in user.tokens if token.kind in wanted]
+    if not candidates:
+        return None
+    if logical_service is not None:
+        for token in candidates:
+            if logical_service in _services(token.service):
+                return token
+    if address is None:
+        return None
+    host, port = parse_address(address)
+    written = format_address((host, port))
+    resolved: Optional[str] = None
+    for token in candidates:
+        if not token.service:
+            return token
+        services = _services(token.service)
+        if written in services:
+            return token
+        if resolved is None:
+            resolved = token_service(host, port, use_ip=True)
+        if resolved in services:
             return token
     return None
 
@@ -112,6 +135,8 @@ class KerberosTarget:
         key = principal_key(self.protocol, self.principal_keys)
         if key is None:
             return None
+        from .sasl.gssapi import GssapiClient, context_flags
+
         gssapi = gssapi_module()
         login = self.credentials
         if login is None:
@@ -137,15 +162,17 @@ def client_negotiation(token: Optional[Token], *, qops: Sequence[Qop] = (Qop.AUT
     factories: Dict[str, ClientMechanismFactory] = {}
     if token is not None:
         def token_mechanism(auth: SaslAuth) -> Optional[DigestMd5Client]:
-            if auth.mechanism != DigestMd5Client.name:
+            if auth.mechanism != DIGEST_MD5:
                 return None
+            from .sasl.digest_md5 import DigestMd5Client, token_credentials
+
             username, password = token_credentials(token.identifier, token.password)
             return DigestMd5Client(username, password, protocol=auth.protocol, server_id=auth.serverId,
                                    qops=qops)
         factories[AuthMethod.TOKEN.name] = token_mechanism
     if kerberos is not None:
         def kerberos_mechanism(auth: SaslAuth) -> Optional[GssapiClient]:
-            if auth.mechanism != GssapiClient.name:
+            if auth.mechanism != GSSAPI:
                 return None
             return kerberos.mechanism(auth, qops)
         factories[AuthMethod.KERBEROS.name] = kerberos_mechanism
@@ -235,20 +262,22 @@ class ServerAuth:
         factories: Dict[AuthMethod, Callable[[], ServerMechanism]] = {}
         if AuthMethod.TOKEN in self.methods:
             advertised[AuthMethod.TOKEN] = SaslAuth(
-                method=AuthMethod.TOKEN.name, mechanism=DigestMd5Server.name,
+                method=AuthMethod.TOKEN.name, mechanism=DIGEST_MD5,
                 protocol=TOKEN_PROTOCOL, serverId=TOKEN_SERVER_ID)
             factories[AuthMethod.TOKEN] = self._token_mechanism
         if AuthMethod.KERBEROS in self.methods:
             assert self.kerberos is not None
             # Hadoop advertises its principal's two parts: protocol "nn", serverId "host".
             advertised[AuthMethod.KERBEROS] = SaslAuth(
-                method=AuthMethod.KERBEROS.name, mechanism=GssapiServer.name,
+                method=AuthMethod.KERBEROS.name, mechanism=GSSAPI,
                 protocol=self.kerberos.service, serverId=self.kerberos.host)
             factories[AuthMethod.KERBEROS] = self._kerberos_mechanism
         return SaslServerNegotiation(self.methods, factories, advertised=advertised)
 
     def _kerberos_mechanism(self) -> GssapiServer:
         assert self.kerberos is not None
+        from .sasl.gssapi import GssapiServer
+
         return GssapiServer(self.kerberos.accept_context(), qops=self.qops, service=self.kerberos.service)
 
     def kerberos_user(self, principal: str) -> str:
@@ -256,6 +285,8 @@ class ServerAuth:
         return self.principal_to_user(principal)
 
     def _token_mechanism(self) -> DigestMd5Server:
+        from .sasl.digest_md5 import DigestMd5Server
+
         return DigestMd5Server(self._token_password, protocol=TOKEN_PROTOCOL, server_id=TOKEN_SERVER_ID,
                                qops=self.qops)
 

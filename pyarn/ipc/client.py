@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Callable, Dict, Hashable, Optional, Tuple, Union
+from typing import Callable, Dict, Hashable, Optional, Tuple
 
 from google.protobuf.message import Message
 
@@ -34,6 +34,7 @@ from ..errors import (
     RpcTimeoutError,
     remote_error,
 )
+from ..net import Address, AddressLike, format_address, parse_address
 from ..security.kerberos import KerberosCredentials
 from ..security.tokens import Token
 from ..security.user import User
@@ -46,37 +47,20 @@ from .settings import IpcSettings
 
 log = logging.getLogger(__name__)
 
-Address = Tuple[str, int]
-AddressLike = Union[str, Tuple[str, int]]
-
 #: ``timeout=DEFAULT_TIMEOUT`` means ``ipc.client.rpc-timeout.ms`` from the settings; ``None``: no limit.
 DEFAULT_TIMEOUT = -1.0
 _RECV_SIZE = 256 * 1024
 #: How long a failed write waits for the reader to learn why the server closed.
 _VERDICT_WAIT = 1.0
 _call_ids = itertools.count()
+#: Token choices an RpcClient remembers before it starts over (they are cheap to make again).
+_MAX_TOKEN_CHOICES = 1024
+_UNDECIDED = object()
 
 
 def next_call_id() -> int:
     """A process-wide call id: 0, 1, 2, ... wrapping within 31 bits, as Java does."""
     return next(_call_ids) & CALL_ID_MASK
-
-
-def parse_address(address: AddressLike) -> Address:
-    """``"host:port"``, ``"[v6]:port"`` or ``(host, port)`` -> ``(host, port)``."""
-    if isinstance(address, tuple):
-        return str(address[0]), int(address[1])
-    host, sep, port_text = str(address).strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit():
-        raise ValueError(f"address {address!r}: expected host:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port_text)
-
-
-def format_address(address: Address) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class _Pending:
@@ -488,6 +472,7 @@ class RpcClient:
         self._lock = threading.Lock()
         self._connections: Dict[Hashable, Connection] = {}
         self._opening: Dict[Hashable, threading.Lock] = {}
+        self._token_choices: Dict[Hashable, Optional[Token]] = {}
         self._closed = False
 
     def proxy(self, address: AddressLike, protocol: RpcProtocol, user: Optional[User] = None, *,
@@ -507,7 +492,7 @@ class RpcClient:
         if timeout is not None and timeout < 0:
             timeout = self.settings.rpc_timeout
         if token is None:
-            token = select_token(user, protocol.name, format_address(addr))
+            token = self._select_token(user, protocol.name, addr)
         payload = request.SerializeToString()
         if call_id is None:
             call_id = next_call_id()
@@ -521,6 +506,19 @@ class RpcClient:
                 if attempt:
                     raise
         return parse(method.response, body, f"{method.name} response")
+
+    def _select_token(self, user: User, protocol: str, address: Address) -> Optional[Token]:
+        """:func:`~pyarn.ipc.auth.select_token`, decided once per (user, protocol, address):
+        the choice may take a name lookup, which must not happen on every call."""
+        key = (user, protocol, address)
+        choice = self._token_choices.get(key, _UNDECIDED)
+        if choice is _UNDECIDED:
+            choice = select_token(user, protocol, address)
+            with self._lock:
+                if len(self._token_choices) >= _MAX_TOKEN_CHOICES:
+                    self._token_choices.clear()
+                self._token_choices[key] = choice
+        return choice  # type: ignore[return-value]
 
     def _connection(self, address: Address, protocol: str, user: User, token: Optional[Token]) -> Connection:
         if token is not None:
@@ -582,14 +580,15 @@ class RpcClient:
 
 
 class RpcProxy:
-    """Calls one protocol's methods at one address, as one user."""
+    """Calls one protocol's methods at one address, as one user (default: the login user,
+    :meth:`User.login <pyarn.security.user.User.login>`, with the process's tokens)."""
 
     def __init__(self, client: RpcClient, address: AddressLike, protocol: RpcProtocol,
                  user: Optional[User] = None, *, token: Optional[Token] = None) -> None:
         self.client = client
         self.address = parse_address(address)
         self.protocol = protocol
-        self.user = user if user is not None else User.current()
+        self.user = user if user is not None else User.login()
         self.token = token
 
     def __repr__(self) -> str:

@@ -150,9 +150,6 @@ class ClientConnection:
         """Number of calls awaiting a response."""
         return len(self._in_flight)
 
-    def in_flight_ids(self) -> List[int]:
-        return list(self._in_flight)
-
     def close(self, error: Optional[PyarnError] = None) -> None:
         """Mark the connection over (the transport closed it)."""
         if self.state is not ClientState.CLOSED:

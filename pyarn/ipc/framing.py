@@ -10,49 +10,30 @@ from __future__ import annotations
 import struct
 from typing import List, Optional, Tuple, Union
 
+from .._varint import VarintError, encode_varint
+from .._varint import decode_varint as _decode_varint
 from ..errors import RemoteProtocolError
 
 Buffer = Union[bytes, bytearray, memoryview]
 
 _LENGTH = struct.Struct(">i")
-_ONE_BYTE = tuple(bytes((i,)) for i in range(128))
-_UINT64 = (1 << 64) - 1
 _HTTP = b"HTTP"
-
-
-def encode_varint(value: int) -> bytes:
-    """Protobuf base-128 varint; negative values take ten bytes as in int64."""
-    if 0 <= value < 0x80:
-        return _ONE_BYTE[value]
-    value &= _UINT64
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 def decode_varint(data: Buffer, pos: int = 0, end: Optional[int] = None) -> Tuple[int, int]:
     """Read a varint at ``pos``; returns ``(value, next position)``.
 
     Raises :class:`RemoteProtocolError` when the varint is truncated (runs past
-    ``end``) or longer than ten bytes.
+    ``end``), longer than ten bytes or above 2**64 - 1.
     """
-    if end is None:
-        end = len(data)
-    result = 0
-    shift = 0
-    while pos < end:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise RemoteProtocolError("malformed varint: more than ten bytes")
-    raise RemoteProtocolError("truncated varint")
+    try:
+        decoded = _decode_varint(data, pos, end)
+    except VarintError as exc:
+        raise RemoteProtocolError("malformed varint: " + (
+            "more than ten bytes" if exc.too_long else "above 2**64 - 1")) from None
+    if decoded is None:
+        raise RemoteProtocolError("truncated varint")
+    return decoded
 
 
 def zigzag32(value: int) -> int:
@@ -162,9 +143,3 @@ class FrameReader:
             view.release()
         del buf[:end]
         return payload
-
-    def take_remaining(self) -> bytes:
-        """Everything buffered (used when the stream switches framing)."""
-        data = bytes(self._buf)
-        self._buf.clear()
-        return data

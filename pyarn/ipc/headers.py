@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError, Message
 
 from hadoop_protos.ipc_connection_context_pb2 import IpcConnectionContextProto, UserInformationProto
 from hadoop_protos.protobuf_rpc_engine_pb2 import RequestHeaderProto
-from hadoop_protos.rpc_header_pb2 import RpcRequestHeaderProto, RpcResponseHeaderProto, RpcSaslProto
+from hadoop_protos.rpc_header_pb2 import RpcResponseHeaderProto, RpcSaslProto
 
 from ..errors import RemoteProtocolError
 from .constants import (
@@ -134,10 +134,6 @@ def parse(message_class: Type[M], data: Buffer, what: str) -> M:
         missing = ", ".join(cast(Any, message).FindInitializationErrors())
         raise RemoteProtocolError(f"{what} lacks required field(s) {missing} or has an unknown enum value")
     return message
-
-
-def parse_request_header(data: Buffer) -> RpcRequestHeaderProto:
-    return parse(RpcRequestHeaderProto, data, "RPC request header")
 
 
 def parse_response_header(data: Buffer) -> RpcResponseHeaderProto:

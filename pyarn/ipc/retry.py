@@ -51,6 +51,7 @@ from .client import (
     next_call_id,
     parse_address,
 )
+from .settings import conf_int
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,11 @@ _CONF_KEYS = {
 }
 
 
-def _conf_int(conf: Mapping[str, str], key: str, default: int) -> int:
-    value = conf.get(key)
-    if value is None or not str(value).strip():
-        return default
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ValueError(f"{key}: expected an integer, got {value!r}") from None
+#: Java's RMProxy derives the YARN failover defaults from these two keys.
+_RM_RETRY_INTERVAL_KEY = "yarn.resourcemanager.connect.retry-interval.ms"
+_RM_MAX_WAIT_KEY = "yarn.resourcemanager.connect.max-wait.ms"
+#: Their Hadoop defaults, for a plain mapping that lacks them (a Configuration holds them).
+RM_CONNECT_DEFAULTS_MS = {_RM_RETRY_INTERVAL_KEY: 30000, _RM_MAX_WAIT_KEY: 900000}
 
 
 @attrs.frozen
@@ -103,6 +101,9 @@ class RetryPolicy:
     def from_conf(cls, conf: Mapping[str, str], service: str = "hdfs") -> RetryPolicy:
         """The failover policy Hadoop configures for ``service`` (``hdfs`` or ``yarn``).
 
+        ``conf`` is a :class:`pyarn.conf.Configuration` or any mapping, read as
+        :meth:`IpcSettings.from_conf <pyarn.ipc.settings.IpcSettings.from_conf>` reads it.
+
         HDFS: ``dfs.client.failover.{max.attempts,sleep.base.millis,sleep.max.millis}``.
         YARN: ``yarn.client.failover-{max-attempts,sleep-base-ms,sleep-max-ms}``,
         defaulting like Java's RMProxy to ``yarn.resourcemanager.connect.retry-interval.ms``
@@ -113,14 +114,20 @@ class RetryPolicy:
                 f"RetryPolicy.from_conf: service must be one of {sorted(_CONF_KEYS)}, not {service!r}")
         attempts_key, base_key, max_key = _CONF_KEYS[service]
         if service == "yarn":
-            interval = _conf_int(conf, "yarn.resourcemanager.connect.retry-interval.ms", 30000)
-            max_wait = _conf_int(conf, "yarn.resourcemanager.connect.max-wait.ms", 900000)
-            attempts, base, maximum = max(1, max_wait // max(interval, 1)), interval, interval
+            interval, max_wait = (_or(conf_int(conf, key), RM_CONNECT_DEFAULTS_MS[key])
+                                  for key in (_RM_RETRY_INTERVAL_KEY, _RM_MAX_WAIT_KEY))
+            fallback = cls(max_attempts=max(1, max_wait // max(interval, 1)), sleep_base=interval / 1000.0,
+                           sleep_max=interval / 1000.0)
         else:
-            attempts, base, maximum = 15, 500, 15000
-        return cls(max_attempts=max(1, _conf_int(conf, attempts_key, attempts)),
-                   sleep_base=_conf_int(conf, base_key, base) / 1000.0,
-                   sleep_max=_conf_int(conf, max_key, maximum) / 1000.0)
+            fallback = cls()  # Hadoop's dfs.client.failover.* defaults
+        attempts, base, maximum = (conf_int(conf, key) for key in (attempts_key, base_key, max_key))
+        return cls(max_attempts=fallback.max_attempts if attempts is None else max(1, attempts),
+                   sleep_base=fallback.sleep_base if base is None else base / 1000.0,
+                   sleep_max=fallback.sleep_max if maximum is None else maximum / 1000.0)
+
+
+def _or(value: Optional[int], default: int) -> int:
+    return default if value is None else value
 
 
 class _Action(enum.Enum):
@@ -132,7 +139,9 @@ class FailoverProxy:
     """Calls ``protocol`` on whichever of ``addresses`` answers, per ``policy``.
 
     The proxy remembers the address that last answered and starts there.
-    ``sleep`` and ``rng`` are there for tests.
+    ``user`` defaults to the login user (:meth:`User.login <pyarn.security.user.User.login>`);
+    ``token``, when given, is presented to every address (an HA delegation token), else each
+    address gets the user's token for it. ``sleep`` and ``rng`` are there for tests.
     """
 
     def __init__(self, client: RpcClient, addresses: Sequence[AddressLike], protocol: RpcProtocol,
@@ -144,7 +153,7 @@ class FailoverProxy:
         self.client = client
         self.addresses: Tuple[Tuple[str, int], ...] = tuple(parse_address(a) for a in addresses)
         self.protocol = protocol
-        self.user = user if user is not None else User.current()
+        self.user = user if user is not None else User.login()
         self.policy = policy or RetryPolicy()
         self.token = token
         self._sleep = sleep

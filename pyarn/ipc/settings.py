@@ -2,6 +2,12 @@
 
 Key names and defaults are those of Hadoop's ``core-default.xml``
 (PROTOCOL-FACTS §7). Times are stored in seconds; ``None`` means "no limit".
+
+The IPC layer sits below :mod:`pyarn.conf`, so it reads keys from any mapping with
+:func:`conf_int`, :func:`conf_bool` and :func:`conf_str`: a :class:`pyarn.conf.Configuration`
+is parsed by its own typed getters (one parser; errors name the file and line), and a key
+that is not set keeps the default of the field it feeds. Those field defaults are Hadoop's,
+as :mod:`pyarn.conf.defaults` has them (a test holds the two together).
 """
 from __future__ import annotations
 
@@ -27,32 +33,56 @@ SASL_MECHANISM_ENV = "HADOOP_SASL_MECHANISM"
 FALLBACK_TO_SIMPLE_KEY = "ipc.client.fallback-to-simple-auth-allowed"
 
 
-def _get(conf: Mapping[str, str], key: str) -> Optional[str]:
+# -- reading keys: a pyarn Configuration's typed getters, or a plain mapping -----------------
+
+
+def conf_str(conf: Mapping[str, str], key: str) -> Optional[str]:
+    """The trimmed value of ``key``; None when unset or empty."""
     value = conf.get(key)
     if value is None:
         return None
-    value = str(value).strip()
-    return value or None
+    return str(value).strip() or None
 
 
-def _int(conf: Mapping[str, str], key: str, default: int) -> int:
-    value = _get(conf, key)
-    if value is None:
-        return default
+def conf_int(conf: Mapping[str, str], key: str) -> Optional[int]:
+    """The integer value of ``key``; None when unset or empty.
+
+    A :class:`pyarn.conf.Configuration` parses it with its own getter, so an error names the
+    key, the file and the line; any other mapping must hold a decimal integer (a ValueError
+    names the key).
+    """
+    if conf_str(conf, key) is None:
+        return None
+    typed = getattr(conf, "get_int", None)
+    if typed is not None:
+        return typed(key)
+    text = conf_str(conf, key)
     try:
-        return int(value)
+        return int(text)  # type: ignore[arg-type]
     except ValueError:
-        raise ValueError(f"{key}: expected an integer, got {value!r}") from None
+        raise ValueError(f"{key}: expected an integer, got {text!r}") from None
 
 
-def _bool(conf: Mapping[str, str], key: str, default: bool) -> bool:
-    value = _get(conf, key)
-    if value is None:
-        return default
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise ValueError(f"{key}: expected true or false, got {value!r}")
+def conf_bool(conf: Mapping[str, str], key: str) -> Optional[bool]:
+    """``true`` / ``false`` (any case) of ``key``; None when unset or empty. Errors as :func:`conf_int`."""
+    text = conf_str(conf, key)
+    if text is None:
+        return None
+    typed = getattr(conf, "get_bool", None)
+    if typed is not None:
+        return typed(key)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise ValueError(f"{key}: expected true or false, got {text!r}")
+
+
+def conf_error(conf: Mapping[str, str], key: str, message: str) -> Exception:
+    """The error for a bad value of ``key``: a Configuration's (naming its file and line), else a
+    ValueError naming the key."""
+    make = getattr(conf, "error", None)
+    if make is not None:
+        return make(key, message)
+    return ValueError(f"{key}: {message}")
 
 
 def _pairs(value) -> Tuple[Tuple[str, str], ...]:
@@ -109,31 +139,52 @@ class IpcSettings:
 
     @classmethod
     def from_conf(cls, conf: Mapping[str, str], env: Optional[Mapping[str, str]] = None) -> IpcSettings:
-        """Settings from Hadoop configuration keys; missing keys take Hadoop's defaults.
+        """Settings from Hadoop configuration keys.
 
-        ``env`` (default ``os.environ``) supplies ``HADOOP_SASL_MECHANISM``,
-        which wins over the configuration as in Java.
+        ``conf`` is a :class:`pyarn.conf.Configuration` (which holds Hadoop's defaults, and
+        whose errors name the file and line of a bad value) or any mapping of keys to values
+        (a key it lacks keeps this class's default, which is Hadoop's). ``env`` (default
+        ``os.environ``) supplies ``HADOOP_SASL_MECHANISM``, which wins over the configuration
+        as in Java.
         """
         env = os.environ if env is None else env
-        authentication = (_get(conf, AUTHENTICATION_KEY) or "simple").lower()
-        if authentication not in ("simple", "kerberos"):
-            raise ValueError(f"{AUTHENTICATION_KEY}: expected simple or kerberos, got {authentication!r}")
-        protection = _get(conf, PROTECTION_KEY) or "authentication"
-        qops = tuple(Qop.from_protection(p) for p in protection.split(",") if p.strip())
-        rpc_timeout_ms = _int(conf, RPC_TIMEOUT_KEY, 120000)
-        return cls(
-            connect_timeout=_int(conf, CONNECT_TIMEOUT_KEY, 20000) / 1000.0,
-            rpc_timeout=rpc_timeout_ms / 1000.0 if rpc_timeout_ms > 0 else None,
-            ping_interval=_int(conf, PING_INTERVAL_KEY, 60000) / 1000.0,
-            ping=_bool(conf, PING_KEY, True),
-            max_idle_time=_int(conf, MAX_IDLE_KEY, 10000) / 1000.0,
-            tcp_nodelay=_bool(conf, TCP_NODELAY_KEY, True),
-            max_response_length=_int(conf, MAX_RESPONSE_LENGTH_KEY, DEFAULT_MAX_DATA_LENGTH),
-            max_data_length=_int(conf, MAX_DATA_LENGTH_KEY, DEFAULT_MAX_DATA_LENGTH),
-            authentication=authentication,
-            qops=qops or (Qop.AUTH,),
-            sasl_mechanism=env.get(SASL_MECHANISM_ENV) or _get(conf, SASL_MECHANISM_KEY) or "DIGEST-MD5",
-            fallback_to_simple_auth_allowed=_bool(conf, FALLBACK_TO_SIMPLE_KEY, False),
-            principals=tuple((k, v) for k in conf if k.endswith((".principal", ".principal.pattern"))
-                             for v in (_get(conf, k),) if v is not None),
-        )
+        values: Dict[str, object] = {}
+        for name, key in (("connect_timeout", CONNECT_TIMEOUT_KEY), ("ping_interval", PING_INTERVAL_KEY),
+                          ("max_idle_time", MAX_IDLE_KEY)):
+            millis = conf_int(conf, key)
+            if millis is not None:
+                values[name] = millis / 1000.0
+        rpc_timeout = conf_int(conf, RPC_TIMEOUT_KEY)
+        if rpc_timeout is not None:
+            values["rpc_timeout"] = rpc_timeout / 1000.0 if rpc_timeout > 0 else None  # 0: none
+        for name, key in (("max_response_length", MAX_RESPONSE_LENGTH_KEY),
+                          ("max_data_length", MAX_DATA_LENGTH_KEY)):
+            length = conf_int(conf, key)
+            if length is not None:
+                values[name] = length
+        for name, key in (("ping", PING_KEY), ("tcp_nodelay", TCP_NODELAY_KEY),
+                          ("fallback_to_simple_auth_allowed", FALLBACK_TO_SIMPLE_KEY)):
+            flag = conf_bool(conf, key)
+            if flag is not None:
+                values[name] = flag
+        authentication = conf_str(conf, AUTHENTICATION_KEY)
+        if authentication is not None:
+            if authentication.lower() not in ("simple", "kerberos"):
+                raise conf_error(conf, AUTHENTICATION_KEY,
+                                 f"expected simple or kerberos, got {authentication!r}")
+            values["authentication"] = authentication.lower()
+        protection = conf_str(conf, PROTECTION_KEY)
+        if protection is not None:
+            try:
+                qops = tuple(Qop.from_protection(p) for p in protection.split(",") if p.strip())
+            except ValueError:
+                raise conf_error(conf, PROTECTION_KEY, f"expected a list of authentication, integrity, "
+                                                       f"privacy, got {protection!r}") from None
+            if qops:
+                values["qops"] = qops
+        mechanism = env.get(SASL_MECHANISM_ENV) or conf_str(conf, SASL_MECHANISM_KEY)
+        if mechanism:
+            values["sasl_mechanism"] = mechanism
+        values["principals"] = tuple((k, v) for k in conf if k.endswith((".principal", ".principal.pattern"))
+                                     for v in (conf_str(conf, k),) if v is not None)
+        return cls(**values)  # type: ignore[arg-type]

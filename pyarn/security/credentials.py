@@ -17,10 +17,11 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, Mapping, Optional, Union
+from typing import Dict, Iterable, Mapping, Optional, Tuple, Union
 
 import attrs
 
+from .._varint import VarintError, decode_varint, encode_varint
 from ..errors import PyarnError
 from .tokens import Token
 from .writable import (
@@ -122,7 +123,7 @@ class Credentials:
             secrets=[CredentialsKVProto(alias=a, secret=s) for a, s in self.secrets.items()],
         )
         body = proto.SerializeToString()
-        return MAGIC + bytes([format]) + _encode_varint(len(body)) + body
+        return MAGIC + bytes([format]) + encode_varint(len(body)) + body
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "token storage") -> Credentials:
@@ -162,7 +163,7 @@ class Credentials:
 
         from hadoop_protos.security_pb2 import CredentialsProto
 
-        size, offset = _decode_varint(data, offset)
+        size, offset = _decode_length(data, offset)
         if size > len(data) - offset:
             raise WritableError(f"truncated: CredentialsProto claims {size} bytes, "
                                 f"only {len(data) - offset} left")
@@ -264,30 +265,18 @@ def _comma_list(*values: Optional[str]) -> Iterable[str]:
     return list(seen)
 
 
-def _encode_varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _decode_varint(data: bytes, offset: int) -> tuple[int, int]:
-    """A protobuf base-128 varint of at most 32 bits (a delimited message's length)."""
-    value = shift = 0
-    for i in range(offset, min(offset + 5, len(data))):
-        b = data[i]
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, i + 1
-        shift += 7
-    if len(data) - offset < 5:
+def _decode_length(data: bytes, offset: int) -> Tuple[int, int]:
+    """The varint length of the delimited CredentialsProto (at most 32 bits, as Java reads it)."""
+    too_long = WritableError("CredentialsProto length varint longer than 32 bits")
+    try:
+        decoded = decode_varint(data, offset)
+    except VarintError:
+        raise too_long from None
+    if decoded is None:
         raise WritableError("truncated: CredentialsProto length varint")
-    raise WritableError("CredentialsProto length varint longer than 32 bits")
+    if decoded[0] >> 32:
+        raise too_long
+    return decoded
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import struct
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import AuthenticationError
+from .principals import canonical_host as canonical_host  # re-exported: it lived here
+from .principals import server_principal, with_realm
 
 INSTALL_HINT = "Kerberos needs the gssapi package: pip install 'pyarn[kerberos]' (and the system's libkrb5)"
 
@@ -36,7 +37,6 @@ PRINCIPAL_KEYS = {
     "org.apache.hadoop.hdfs.protocol.ClientProtocol": "dfs.namenode.kerberos.principal",
     "org.apache.hadoop.hdfs.protocol.ClientDatanodeProtocol": "dfs.datanode.kerberos.principal",
 }
-HOST_PATTERN = "_HOST"
 
 
 class KerberosError(AuthenticationError):
@@ -97,10 +97,6 @@ def default_realm() -> Optional[str]:
     return text.partition("@")[2] or None
 
 
-def _with_realm(principal: str, realm: Optional[str]) -> str:
-    return principal if "@" in principal or not realm else f"{principal}@{realm}"
-
-
 class KerberosCredentials:
     """A Kerberos client identity.
 
@@ -135,7 +131,7 @@ class KerberosCredentials:
         gssapi_module()
         path = keytab[5:] if keytab.startswith("FILE:") else keytab
         principals = read_keytab_principals(path)
-        full = _with_realm(principal, default_realm())
+        full = with_realm(principal, default_realm())
         if full not in principals and principal not in principals:
             held = ", ".join(sorted(set(principals))) or "no keys"
             raise KeytabError(f"principal {full} not found in keytab {path} (it holds: {held})")
@@ -195,11 +191,7 @@ class KerberosService:
 
     def __init__(self, principal: str, keytab: str) -> None:
         gssapi = gssapi_module()
-        if HOST_PATTERN in principal:
-            from ..conf.addresses import substitute_host
-
-            principal = substitute_host(principal, canonical_host(socket.getfqdn()))
-        principal = _with_realm(principal, default_realm())
+        principal = server_principal(principal, None, default_realm())
         service, _, rest = principal.partition("/")
         host = rest.rpartition("@")[0]
         if not service or not host:
@@ -269,19 +261,6 @@ def _keytab_entry_principal(entry: bytes, order: str, version: int) -> str:
     return "/".join(components) + "@" + realm
 
 
-def canonical_host(host: str) -> str:
-    """The canonical lower-case name of ``host``, as Java's ``InetAddress.getCanonicalHostName``:
-    the reverse lookup of its address, or the address itself when there is none."""
-    try:
-        address = socket.gethostbyname(host)
-    except OSError:
-        return host.lower()
-    try:
-        return socket.gethostbyaddr(address)[0].lower()
-    except OSError:
-        return address
-
-
 def short_name(principal: str) -> str:
     """The user a principal stands for on a pyarn server: its first component (``alice@R`` -> ``alice``)."""
     return re.split(r"[/@]", principal, maxsplit=1)[0]
@@ -338,7 +317,7 @@ def check_server_principal(advertised_protocol: str, advertised_server_id: str, 
     the canonical name of ``server_host``), or match the glob in
     ``<key>.pattern`` when that is set. Raises :class:`ServerPrincipalError`.
     """
-    advertised = _with_realm(f"{advertised_protocol}/{advertised_server_id}", realm)
+    advertised = with_realm(f"{advertised_protocol}/{advertised_server_id}", realm)
     pattern = (conf.get(key + ".pattern") or "").strip()
     if pattern:
         if not glob_regex(pattern).match(advertised):
@@ -348,11 +327,7 @@ def check_server_principal(advertised_protocol: str, advertised_server_id: str, 
     configured = (conf.get(key) or "").strip()
     if not configured:
         raise ServerPrincipalError(f"Failed to specify server's Kerberos principal name: set {key}")
-    configured = _with_realm(configured, realm)
-    if HOST_PATTERN in configured:
-        from ..conf.addresses import substitute_host
-
-        configured = substitute_host(configured, canonical_host(server_host))
+    configured = server_principal(configured, server_host, realm)
     if "/" not in configured.partition("@")[0]:
         raise ServerPrincipalError("Kerberos principal name does NOT have the expected hostname part: "
                                    f"{configured} ({key})")

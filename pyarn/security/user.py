@@ -10,6 +10,10 @@ import attrs
 from .tokens import Token
 
 
+def _token_tuple(tokens: Iterable[Token]) -> Tuple[Token, ...]:
+    return tuple(tokens)
+
+
 @attrs.frozen
 class User:
     """Who calls: ``name`` is the effective user; ``real_user`` is set when
@@ -17,15 +21,37 @@ class User:
 
     name: str
     real_user: Optional[str] = None
-    tokens: Tuple[Token, ...] = attrs.field(default=(), converter=tuple, repr=False)
+    #: Any iterable of tokens is accepted (stored as a tuple).
+    tokens: Tuple[Token, ...] = attrs.field(default=(), converter=_token_tuple, repr=False)
 
     @classmethod
     def current(cls, env: Optional[Mapping[str, str]] = None) -> User:
         """The user of this process as Hadoop sees it on an insecure cluster:
-        ``HADOOP_USER_NAME`` when set, else the operating-system user."""
+        ``HADOOP_USER_NAME`` when set, else the operating-system user. No tokens: see
+        :meth:`login` for the user with the tokens this process was given."""
         env = os.environ if env is None else env
         name = env.get("HADOOP_USER_NAME") or _os_user()
         return cls(name)
+
+    @classmethod
+    def login(cls, conf: Optional[Mapping[str, str]] = None,
+              env: Optional[Mapping[str, str]] = None) -> User:
+        """The login user as ``UserGroupInformation.getLoginUser`` makes it: :meth:`current`
+        with the tokens Hadoop loads at login (:meth:`Credentials.from_env
+        <pyarn.security.credentials.Credentials.from_env>`): the token files of
+        ``HADOOP_TOKEN_FILE_LOCATION`` and ``hadoop.token.files``, the encoded tokens of
+        ``HADOOP_TOKEN`` and ``hadoop.tokens``. In a YARN container this is how code finds the
+        delegation tokens the application was given.
+
+        The token files are read at each call (they are small); a named file that is missing
+        is skipped, one that does not parse raises
+        :class:`~pyarn.security.credentials.CredentialsError`.
+        """
+        from .credentials import Credentials
+
+        env = os.environ if env is None else env
+        credentials = Credentials.from_env(env, conf)
+        return cls.current(env).with_tokens(credentials.tokens.values())
 
     def with_tokens(self, tokens: Iterable[Token]) -> User:
         return attrs.evolve(self, tokens=(*self.tokens, *tokens))

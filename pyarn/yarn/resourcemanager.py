@@ -24,8 +24,10 @@ from hadoop_protos.yarn_protocols_rpc import APPLICATION_CLIENT_PROTOCOL
 
 from ..conf import Configuration, rm_addresses
 from ..errors import PyarnError
-from ..ipc import FailoverProxy, IpcSettings, RetryPolicy, RpcClient
-from ..ipc.client import AddressLike, format_address
+from ..ipc.client import RpcClient
+from ..ipc.retry import FailoverProxy, RetryPolicy
+from ..ipc.settings import IpcSettings
+from ..net import AddressLike, format_address, split_authority
 from ..security.credentials import Credentials
 from ..security.user import User
 from .ids import ApplicationAttemptId, ApplicationId, ContainerId
@@ -100,6 +102,8 @@ class ResourceManagerClient:
         """A client for the RMs ``conf`` names (``yarn.resourcemanager.address``, HA included), with
         IPC settings and (unless ``policy`` is given) the failover policy from ``conf``."""
         addresses = [(host, port) for _rm_id, host, port in rm_addresses(conf)]
+        if user is None:
+            user = User.login(conf)
         return cls(addresses, settings=IpcSettings.from_conf(conf), user=user,
                    policy=policy if policy is not None else RetryPolicy.from_conf(conf, "yarn"))
 
@@ -362,12 +366,13 @@ def local_resource_proto(file: File) -> pb.LocalResourceProto:
     """A ``LocalResourceProto`` for a :class:`pyarn.spec.File` (its URL split as ``URL.fromURI``)."""
     parts = urlsplit(file.source)
     userinfo, _, hostport = parts.netloc.rpartition("@")
-    host = hostport
-    if hostport.startswith("["):
-        host = hostport[:hostport.index("]") + 1]
-    elif ":" in hostport:
-        host = hostport.rpartition(":")[0]
-    url = pb.URLProto(scheme=parts.scheme or None, host=host or None, port=parts.port or -1,
+    host: Optional[str] = None
+    port: Optional[int] = None
+    if hostport:
+        host, port = split_authority(hostport, f"file URL {file.source!r}")
+        if ":" in host:
+            host = f"[{host}]"  # as Java's URI.getHost() gives an IPv6 host
+    url = pb.URLProto(scheme=parts.scheme or None, host=host, port=-1 if port is None else port,
                       file=unquote(parts.path), userInfo=userinfo or None)
     return pb.LocalResourceProto(
         resource=url, size=file.size, timestamp=file.timestamp,

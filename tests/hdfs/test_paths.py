@@ -72,6 +72,19 @@ def test_a_path_must_be_text():
         resolve(b"/x", HOME)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("authority", ["nn:80x", "nn:99999", "::1:8020", "nn:"])
+def test_a_bad_authority_is_refused_not_guessed(authority):
+    """``nn:80x`` once silently meant port 8020; ``nn:`` has no port, which is the default."""
+    if authority == "nn:":
+        assert resolve(f"hdfs://{authority}/x", HOME, "nn:8020") == "/x"
+        return
+    with pytest.raises(InvalidPathError, match="bad authority") as info:
+        resolve(f"hdfs://{authority}/x", HOME, "nn:8020")
+    assert info.value.path == f"hdfs://{authority}/x"
+    with pytest.raises(ValueError):
+        same_authority(authority, "nn:8020")
+
+
 def test_same_authority_resolves_names():
     assert same_authority("localhost:8020", "127.0.0.1:8020")
     assert same_authority("localhost", "127.0.0.1:8020")

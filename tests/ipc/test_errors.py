@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -42,7 +44,31 @@ EXPECTED = {
     "org.apache.hadoop.ipc.RpcNoSuchProtocolException": errors.NoSuchProtocolError,
     "org.apache.hadoop.ipc.RpcServerException": errors.RpcServerError,
     "javax.security.sasl.SaslException": errors.SaslError,
+    "org.apache.hadoop.yarn.exceptions.InvalidResourceRequestException": errors.InvalidResourceRequestError,
+    "org.apache.hadoop.yarn.exceptions.InvalidResourceBlacklistRequestException":
+        errors.InvalidResourceBlacklistRequestError,
+    "org.apache.hadoop.yarn.exceptions.InvalidContainerReleaseException": errors.InvalidContainerReleaseError,
+    "org.apache.hadoop.yarn.exceptions.InvalidContainerException": errors.InvalidContainerError,
+    "org.apache.hadoop.yarn.exceptions.YARNFeatureNotEnabledException": errors.YarnFeatureNotEnabledError,
+    "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException": errors.DirectoryNotEmptyError,
+    "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException": errors.NotReplicatedYetError,
+    "org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException": errors.LeaseExpiredError,
+    "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException": errors.AlreadyBeingCreatedError,
+    "org.apache.hadoop.hdfs.protocol.QuotaExceededException": errors.QuotaExceededError,
 }
+#: pyarn's own AM error; checked in a fresh process only, as pyarn.application.errors still
+#: registers a class of its own for it when imported.
+PYARN_EXPECTED = {"pyarn.am.InvalidRequestException": errors.InvalidRequestError}
+
+#: Every Java class pyarn.errors maps; nothing else may be needed for the mapping to hold.
+_MAPPED_WITHOUT_IMPORTS = """
+import sys
+from pyarn.errors import remote_error
+for name in sys.argv[1:]:
+    print(type(remote_error(name, "x")).__name__)
+elsewhere = ("pyarn.hdfs", "pyarn.yarn", "pyarn.am", "pyarn.application")
+assert not [m for m in sys.modules if m.startswith(elsewhere)]
+"""
 
 
 @pytest.mark.parametrize("java_class, cls", sorted(EXPECTED.items()))
@@ -53,6 +79,22 @@ def test_registry_maps_java_classes_and_back(java_class, cls):
     assert error.java_class == java_class
     assert java_class_of(error) == java_class
     assert java_class_of(cls("raised locally")) == java_class
+
+
+def test_the_mapping_does_not_depend_on_what_else_was_imported():
+    """A process that only imports pyarn.errors maps every Java class (it once took pyarn.hdfs)."""
+    expected = {**EXPECTED, **PYARN_EXPECTED}
+    names = sorted(expected)
+    out = subprocess.run([sys.executable, "-c", _MAPPED_WITHOUT_IMPORTS, *names], check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == [expected[name].__name__ for name in names]
+
+
+def test_yarn_request_errors_are_yarn_errors():
+    for cls in (errors.InvalidResourceRequestError, errors.InvalidResourceBlacklistRequestError,
+                errors.InvalidContainerReleaseError, errors.InvalidContainerError,
+                errors.YarnFeatureNotEnabledError):
+        assert issubclass(cls, YarnError)
 
 
 def test_message_is_the_first_line_and_the_java_text_is_kept():

@@ -294,3 +294,105 @@ def test_client_that_never_reads_cannot_pin_the_handlers(alice):
         with RpcClient(FAST) as client:
             proxy = client.proxy(server.address_string, TEST_PROTOCOL, alice)
             assert len(proxy.call("echo", Req(renewer="x"), timeout=3).token.identifier) == 4 << 20
+
+
+def _raw_calls(user: str, count: int, renewer: bytes, first_id: int = 0) -> bytes:
+    """A SIMPLE client's preamble and context, then ``count`` echo calls, as raw bytes."""
+    from pyarn.ipc.headers import connection_context, context_header, method_header, request_header
+
+    from .support import PROTOCOL_NAME
+
+    body = Req(renewer=renewer.decode()).SerializeToString()
+    method = method_header("echo", PROTOCOL_NAME, 1)
+    calls = b"".join(frame(request_header(first_id + i, bytes(16), 0), method, encode_varint(len(body)), body)
+                     for i in range(count))
+    context = frame(context_header(bytes(16)), connection_context(PROTOCOL_NAME, user))
+    return b"hrpc\x09\x00\x00" + context + calls
+
+
+def test_a_flood_of_calls_is_held_to_the_queue_bounds(handler, alice):
+    """One client sends calls far faster than they are served: the server holds at most its
+    queue's worth; the rest waits in TCP buffers (the client cannot even finish sending)."""
+    gate = threading.Event()
+    handler.before["echo"] = lambda request, ctx: gate.wait(10)
+    calls, size = 800, 64 * 1024  # 50 MiB of calls: more than loopback buffers hold
+    with IpcServer(handler_threads=2, queue_size_per_handler=3, max_calls_per_connection=5,
+                   idle_timeout=10.0) as server:
+        server.register(TEST_PROTOCOL, handler)
+        with socket.create_connection(server.address) as sock:
+            sent = threading.Event()
+            writer = threading.Thread(target=lambda: (sock.sendall(_raw_calls("flood", calls, b"x" * size)),
+                                                      sent.set()), daemon=True)
+            writer.start()
+            peak = 0
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline:
+                held = server.calls_in_progress
+                assert server.queued_calls <= 2 * 3
+                peak = max(peak, held)
+                time.sleep(0.01)
+            assert 2 <= peak <= 5  # both handlers busy; never more than the connection's cap
+            assert not sent.is_set()  # the server stopped reading: backpressure reached the client
+            gate.set()  # now every call is answered, in turn
+            reader = FrameReader(1 << 20)
+            answered = 0
+            sock.settimeout(10)
+            while answered < calls:
+                reader.feed(sock.recv(1 << 20))
+                while reader.next_frame() is not None:
+                    answered += 1
+            writer.join(5)
+            assert sent.is_set() and answered == calls
+        assert_still_serving(server, alice)
+
+
+def test_a_client_that_never_reads_does_not_stall_the_others(alice):
+    """Handlers never wait on a client's socket: a client that reads nothing only fills its own
+    buffer, and is dropped after send_timeout."""
+    from .support import reply
+
+    class BigReplies:
+        def echo(self, request, ctx):
+            if request.renewer == "big":
+                return reply("z" * (2 << 20))
+            return reply(request.renewer)
+
+    big, calls, limit = 2 << 20, 8, 4 << 20
+    with IpcServer(handler_threads=2, send_timeout=3.0, idle_timeout=10.0, max_calls_per_connection=calls,
+                   response_buffer_limit=limit) as server:
+        server.register(TEST_PROTOCOL, BigReplies())
+        with socket.create_connection(server.address) as hog:
+            hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            hog.sendall(_raw_calls("hog", 100, b"big"))  # 200 MiB of answers, if all were made
+            time.sleep(0.3)  # the hog's responses pile up in the server
+            assert server.buffered_response_bytes > 0
+            with RpcClient(FAST) as client:
+                proxy = client.proxy(server.address_string, TEST_PROTOCOL, alice)
+                for i in range(20):
+                    started = time.monotonic()
+                    answer = proxy.call("echo", Req(renewer=str(i)), timeout=2)
+                    assert answer.token.identifier == str(i).encode()
+                    assert time.monotonic() - started < 1.0
+            assert server.buffered_response_bytes <= limit + calls * (big + 1024)
+            deadline = time.monotonic() + 6
+            while server.connection_count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.connection_count == 0  # the hog was dropped after send_timeout
+
+
+def test_stopping_is_prompt_while_a_flooding_client_waits_for_room(handler):
+    gate = threading.Event()
+    handler.before["echo"] = lambda request, ctx: gate.wait(10)
+    server = IpcServer(handler_threads=1, queue_size_per_handler=2, max_calls_per_connection=3).start()
+    server.register(TEST_PROTOCOL, handler)
+    with socket.create_connection(server.address) as sock:
+        sock.sendall(_raw_calls("flood", 50, b"x"))
+        deadline = time.monotonic() + 3
+        while server.calls_in_progress < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.calls_in_progress == 3  # one being handled, two queued, the reader waiting
+        gate.set()
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 2.0
+        assert server.connection_count == 0

@@ -123,6 +123,22 @@ def _fails_fast(client: RpcClient, address: str, error, match: str) -> Authentic
     return info.value
 
 
+def test_a_principal_without_realm_means_the_same_on_both_sides(kdc, monkeypatch):
+    """``pyarn/_HOST`` with no realm: the realm is added first, then _HOST substituted, on the
+    server (its login) as on the client (its check of what the server advertises)."""
+    from pyarn.security import principals
+
+    monkeypatch.setattr(principals.socket, "getfqdn", lambda: "localhost")
+    monkeypatch.setenv("KRB5CCNAME", kdc.ccache(USER))
+    service = KerberosService("pyarn/_HOST", str(kdc.keytab(SERVICE)))
+    assert service.principal == kdc.principal(SERVICE)
+    auth = ServerAuth(methods=(AuthMethod.KERBEROS,), kerberos=service)
+    with IpcServer(auth=auth, idle_timeout=5.0) as server, \
+            RpcClient(_settings(principal="pyarn/_HOST")) as client:
+        server.register(TEST_PROTOCOL, EchoHandler())
+        assert _whoami(client, server.address_string) == ("alice", "KERBEROS", "")
+
+
 def test_no_ticket_fails_fast_naming_it(kdc, monkeypatch, tmp_path):
     with _server(kdc) as server, RpcClient(_settings()) as client:
         _fails_fast(client, server.address_string, NoTicketError, r"no Kerberos ticket.*kinit")

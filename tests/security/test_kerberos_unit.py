@@ -129,3 +129,20 @@ def test_settings_collect_every_principal_key_of_the_configuration():
     assert settings.security_enabled
     pattern = "dfs.namenode.kerberos.principal.pattern"
     assert settings.principal_conf == {RM_KEY: "rm/_HOST@R", pattern: "nn/*"}
+
+
+def test_one_principal_rule_for_client_and_server(monkeypatch):
+    """Realm first, then _HOST: ``nn/_HOST`` works like ``nn/_HOST@REALM`` (Java leaves a
+    realm-less ``_HOST`` alone, which then fails on both sides)."""
+    from pyarn.security import principals
+    from pyarn.security.principals import server_principal, substitute_host, with_realm
+
+    assert server_principal("nn/_HOST", "127.0.0.1", "R") == "nn/localhost@R"
+    assert server_principal("nn/_HOST@R", "LOCALHOST", "OTHER") == "nn/localhost@R"
+    assert server_principal("nn/fixed.host", "127.0.0.1", "R") == "nn/fixed.host@R"
+    assert server_principal("nn/_HOST", "127.0.0.1", None) == "nn/_HOST"  # no realm known: as Java
+    assert substitute_host("nn/_HOST", "h") == "nn/_HOST" and with_realm("a@B", "C") == "a@B"
+    monkeypatch.setattr(principals.socket, "getfqdn", lambda: "localhost")
+    assert server_principal("nn/_HOST", None, "R") == "nn/localhost@R"  # the server's own host
+    expected = server_principal("rm/_HOST", "127.0.0.1", "PYARN.TEST")
+    assert _check({RM_KEY: "rm/_HOST"}, protocol="rm") == expected
