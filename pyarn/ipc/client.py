@@ -31,6 +31,7 @@ from ..errors import (
     LocalProtocolError,
     PyarnError,
     RemoteError,
+    RemoteProtocolError,
     RpcTimeoutError,
     remote_error,
 )
@@ -234,7 +235,7 @@ class Connection:
         with self._send_lock:
             with self._lock:
                 if not self.usable:
-                    if isinstance(self._core.error, RemoteError):  # the server refused us: that is the answer
+                    if isinstance(self._core.error, (RemoteError, RemoteProtocolError)):  # the peer's answer
                         raise _per_call_error(self._core.error, self.name)
                     raise _NotSent(f"connection to {self.name} is closed")
                 self._core.send_call(call_id, method, protocol, protocol_version, request, retry_count)
@@ -271,7 +272,7 @@ class Connection:
         if reader is not None and reader is not threading.current_thread():
             reader.join(_VERDICT_WAIT)
         verdict = self._core.error
-        if isinstance(verdict, RemoteError):
+        if isinstance(verdict, (RemoteError, RemoteProtocolError)):  # what the peer said or sent
             raise _per_call_error(verdict, self.name)
         self._abort(failure)
         raise _NotSent(f"{failure}; the call was not sent") from failure.__cause__
