@@ -62,10 +62,35 @@ class ApplicationMasterService:
             attempt.last_response = spb.AllocateResponseProto(response_id=0)
             self.rm.registered(attempt, request.host, request.rpc_port, request.tracking_url)
             app = attempt.app
-            return spb.RegisterApplicationMasterResponseProto(
+            response = spb.RegisterApplicationMasterResponseProto(
                 maximumCapability=self.rm.maximum_resource_proto(),
                 application_ACLs=list(app.context.am_container_spec.application_ACLs),
                 queue=app.queue, scheduler_resource_types=[spb.MEMORY], resource_types=RESOURCE_TYPES)
+            if app.context.keep_containers_across_application_attempts:
+                self._previous_containers(attempt, response)
+            return response
+
+    def _previous_containers(self, attempt: RMAttempt,
+                             response: spb.RegisterApplicationMasterResponseProto) -> None:
+        """Work-preserving AM restart: the containers ``attempt`` took over from earlier attempts,
+        and an NMToken for each of their nodes (``DefaultAMSProcessor.registerApplicationMaster``).
+
+        As in YARN, each token names the attempt that allocated the container, and
+        the nodes count as served: ``allocate`` sends no second token for them.
+        """
+        carried = [c for c in attempt.containers.values() if c.live and c is not attempt.am_container]
+        if not carried:
+            return
+        response.containers_from_previous_attempts.extend(c.proto() for c in carried)
+        secrets = self.rm.nm_secrets
+        secrets.forget(attempt.attempt_id)
+        for container in carried:
+            node_id = container.node.node_id
+            token = secrets.token_if_new(attempt.attempt_id, node_id, attempt.app.user,
+                                         issued_to=container.container_id.application_attempt_id)
+            if token is not None:
+                response.nm_tokens_from_previous_attempts.add(nodeId=node_id.to_proto(),
+                                                              token=token.to_proto())
 
     def allocate(self, request: spb.AllocateRequestProto, ctx: CallContext) -> spb.AllocateResponseProto:
         with self.rm.lock:

@@ -205,8 +205,8 @@ class ClientRMService:
                            ctx: CallContext) -> spb.GetContainerReportResponseProto:
         container_id = ContainerId.from_proto(request.container_id)
         with self.rm.lock:
-            attempt = self._attempt(request.container_id.app_attempt_id)
-            container = attempt.containers.get(container_id)
+            self._attempt(request.container_id.app_attempt_id)
+            container = self.rm.find_container(container_id)
             # Like YARN, the RM only knows containers that still run (completed ones are history).
             if container is None or not container.live:
                 raise ContainerNotFoundError(f"Container with id '{container_id}' doesn't exist in RM.")
@@ -215,9 +215,12 @@ class ClientRMService:
     def getContainers(self, request: spb.GetContainersRequestProto,
                       ctx: CallContext) -> spb.GetContainersResponseProto:
         with self.rm.lock:
-            attempt = self._attempt(request.application_attempt_id)
+            # As YARN's scheduler, any attempt of the application answers with the current
+            # attempt's containers (carried-over ones included).
+            current = self._attempt(request.application_attempt_id).app.current_attempt
+            assert current is not None
             return spb.GetContainersResponseProto(
-                containers=[c.report() for c in attempt.containers.values() if c.live])
+                containers=[c.report() for c in current.containers.values() if c.live])
 
     # -- cluster and queues ------------------------------------------------------------------------
 

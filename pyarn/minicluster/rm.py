@@ -21,7 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Optional, Set, Tuple, cast
 
 from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as spb
@@ -212,28 +212,33 @@ class ResourceManager:
         self._end_app(app, AppState.KILLED, FinalStatus.KILLED, text)
 
     def fail_attempt(self, attempt: RMAttempt, text: str) -> None:
-        """``failApplicationAttempt``."""
+        """``failApplicationAttempt``: as YARN's ``AttemptFailedTransition``, the AM container is
+        not stopped, so with keep-containers it is handed over to the next attempt like the others."""
         with self.lock:
             if attempt.ended or attempt.app.state.final_stored:
                 return
-            self._attempt_failed(attempt, text)
+            self._attempt_failed(attempt, text, stop_am=False)
 
-    def _start_attempt(self, app: RMApp) -> None:
+    def _start_attempt(self, app: RMApp, previous: Optional[RMAttempt] = None,
+                       blacklist: Iterable[str] = ()) -> None:
+        """Start the application's next attempt; a ``previous`` one hands over its containers."""
         attempt_id = ApplicationAttemptId(app.app_id, len(app.attempts) + 1)
         attempt = RMAttempt(attempt_id, app, state=ApplicationAttemptState.SUBMITTED)
         app.attempts[attempt_id] = attempt
+        if previous is not None:
+            _take_over(attempt, previous)
         if app.unmanaged:
             attempt.amrm_token = self.amrm_secrets.create_token(attempt_id)
             attempt.state = ApplicationAttemptState.LAUNCHED
             attempt.last_ping = now_ms()
             attempt.diagnostics = "AM container is launched, waiting for AM container to Register with RM"
-            self.scheduler.add_attempt(attempt_id)
+            self.scheduler.add_attempt(attempt_id, blacklist=blacklist)
             return
         resource = app.context.resource
         attempt.state = ApplicationAttemptState.SCHEDULED
         attempt.diagnostics = (f"[{diag.rm_date()}] Application is Activated, waiting for resources to be "
                                "assigned for AM.")
-        self.scheduler.add_attempt(attempt_id, resource.memory, max(resource.virtual_cores, 1))
+        self.scheduler.add_attempt(attempt_id, resource.memory, max(resource.virtual_cores, 1), blacklist)
         self.schedule()
 
     def _end_app(self, app: RMApp, state: AppState, final_status: FinalStatus, text: str) -> None:
@@ -274,31 +279,59 @@ class ResourceManager:
         attempt.state = ApplicationAttemptState.FINISHING
         self._end_app(app, AppState.FINISHING, final_status, text)
 
-    def _end_attempt(self, attempt: RMAttempt, state: ApplicationAttemptState, text: str) -> None:
-        """Finish ``attempt``: its token stops working and every container it holds ends."""
+    def _end_attempt(self, attempt: RMAttempt, state: ApplicationAttemptState, text: str,
+                     keep: bool = False, stop_am: bool = True) -> Set[str]:
+        """Finish ``attempt``: its token stops working and the containers it holds end.
+
+        With ``keep`` (work-preserving AM restart) a container the NodeManager
+        runs outlives the attempt, as in the schedulers' ``doneApplicationAttempt``;
+        the others end and their completions go to the next attempt. The AM's own
+        running container is then stopped through its NodeManager (``AMLauncher``
+        cleanup) if ``stop_am``. Returns the attempt's blacklist.
+        """
         attempt.state = state
         attempt.finish_time = now_ms()
         attempt.diagnostics = text
         self.amrm_secrets.unregister(attempt.attempt_id)
         self.nm_secrets.forget(attempt.attempt_id)
-        self.scheduler.remove_attempt(attempt.attempt_id)
+        blacklist = self.scheduler.remove_attempt(attempt.attempt_id)
         for container in list(attempt.containers.values()):
-            if container.live:
-                self._complete(container, diag.ABORTED, diag.COMPLETED_APPLICATION)
-                self._defer(container.node.manager.kill_container, container.container_id,
-                            diag.KILLED_BY_RESOURCEMANAGER, "Container Killed by ResourceManager")
+            if not container.live:
+                continue
+            if keep and container.state == "RUNNING":
+                if container is attempt.am_container:
+                    # The attempt's AM share is given back now (``LeafQueue.finishApplicationAttempt``).
+                    self.scheduler.am_memory -= container.memory
+                    container.is_am = False
+                    if stop_am:
+                        self._defer(container.node.manager.kill_container, container.container_id,
+                                    diag.KILLED_BY_APPMASTER, diag.KILLED_BY_APPMASTER_TEXT)
+                continue
+            self._complete(container, diag.ABORTED, diag.COMPLETED_APPLICATION)
+            if keep:
+                attempt.finished_statuses.append(container.status())
+            self._defer(container.node.manager.kill_container, container.container_id,
+                        diag.KILLED_BY_RESOURCEMANAGER, "Container Killed by ResourceManager")
         attempt.new_containers.clear()
+        return blacklist
 
-    def _attempt_failed(self, attempt: RMAttempt, text: str) -> None:
-        """Fail ``attempt``; start another one or fail the application."""
-        self._end_attempt(attempt, ApplicationAttemptState.FAILED, text)
+    def _attempt_failed(self, attempt: RMAttempt, text: str, stop_am: bool = True) -> None:
+        """Fail ``attempt``; start another one or fail the application.
+
+        When another attempt follows and the application was submitted with
+        ``keep_containers_across_application_attempts`` (never for an unmanaged
+        AM), that attempt takes over the running containers (see :meth:`_end_attempt`).
+        """
         app = attempt.app
+        failures = 1 + sum(1 for a in app.attempts.values() if a.state is ApplicationAttemptState.FAILED)
+        retry = not app.unmanaged and not app.state.final_stored and failures < app.max_attempts
+        keep = retry and app.context.keep_containers_across_application_attempts
+        blacklist = self._end_attempt(attempt, ApplicationAttemptState.FAILED, text, keep, stop_am)
         if app.state.final_stored:
             return
-        failures = sum(1 for a in app.attempts.values() if a.state is ApplicationAttemptState.FAILED)
-        if not app.unmanaged and failures < app.max_attempts:
+        if retry:
             app.state = AppState.ACCEPTED
-            self._start_attempt(app)
+            self._start_attempt(app, attempt if keep else None, blacklist if keep else ())
         else:
             self._end_app(app, AppState.FAILED, FinalStatus.FAILED,
                           diag.app_failed(str(app.app_id), failures, text))
@@ -354,9 +387,14 @@ class ResourceManager:
         self.scheduler.release(container.node, container.memory, container.vcores, container.is_am)
 
     def find_container(self, container_id: ContainerId) -> Optional[RMContainer]:
+        """The container, held by the attempt that allocated it or, once carried over, the current one."""
         app = self.apps.get(container_id.application_id)
-        attempt = app.attempts.get(container_id.application_attempt_id) if app is not None else None
-        return attempt.containers.get(container_id) if attempt is not None else None
+        if app is None:
+            return None
+        for attempt in (app.attempts.get(container_id.application_attempt_id), app.current_attempt):
+            if attempt is not None and container_id in attempt.containers:
+                return attempt.containers[container_id]
+        return None
 
     def release(self, attempt: RMAttempt, container_id: ContainerId) -> None:
         """The AM gives a container back (``allocate`` releases)."""
@@ -388,8 +426,8 @@ class ResourceManager:
                 return
             self._complete(container, status.exit_status, status.diagnostics)
             attempt = container.attempt
-            if not container.is_am:
-                attempt.finished_statuses.append(container.status())
+            if container is not attempt.am_container:  # a carried-over AM container included
+                attempt.finished_statuses.append(status)
             elif attempt.state is ApplicationAttemptState.FINISHING:
                 self._end_attempt(attempt, ApplicationAttemptState.FINISHED, attempt.diagnostics)
                 self._end_app(attempt.app, AppState.FINISHED, attempt.final_status, attempt.app.diagnostics)
@@ -473,7 +511,7 @@ class ResourceManager:
                     if attempt.state is ApplicationAttemptState.FINISHING:
                         self._end_attempt(attempt, ApplicationAttemptState.FINISHED, attempt.diagnostics)
                         self._end_app(app, AppState.FINISHED, attempt.final_status, app.diagnostics)
-                    else:
+                    else:  # an expired AM's container is stopped (``AMLauncher`` cleanup)
                         self._attempt_failed(attempt, diag.am_expired(str(attempt.attempt_id)))
                     continue
                 for container in list(attempt.containers.values()):
@@ -484,3 +522,19 @@ class ResourceManager:
                             attempt.new_containers.remove(container)
                         attempt.finished_statuses.append(container.status())
             self.schedule()
+
+
+def _take_over(attempt: RMAttempt, previous: RMAttempt) -> None:
+    """Work-preserving AM restart: ``attempt`` holds ``previous``'s live containers
+    (``SchedulerApplicationAttempt.transferStateFromPreviousAttempt``) and gets the
+    completions ``previous``'s AM has not seen, or may have missed: those of its last
+    heartbeat too (``RMAppAttemptImpl.transferStateFromAttempt``)."""
+    for container_id, container in list(previous.containers.items()):
+        if container.live:
+            del previous.containers[container_id]
+            container.attempt = attempt
+            attempt.containers[container_id] = container
+    last = previous.last_response
+    resent = list(last.completed_container_statuses) if last is not None else []
+    attempt.finished_statuses = resent + previous.finished_statuses
+    previous.finished_statuses = []

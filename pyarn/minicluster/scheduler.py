@@ -106,16 +106,22 @@ class FifoScheduler:
     # -- attempts -----------------------------------------------------------------------------
 
     def add_attempt(self, attempt_id: ApplicationAttemptId, am_memory: Optional[int] = None,
-                    am_vcores: int = 1) -> None:
-        """Track ``attempt_id``; with ``am_memory``, ask for its ApplicationMaster's container."""
-        asks = _AttemptAsks()
+                    am_vcores: int = 1, blacklist: Iterable[str] = ()) -> None:
+        """Track ``attempt_id``; with ``am_memory``, ask for its ApplicationMaster's container.
+
+        ``blacklist`` is the one a previous attempt hands over when it keeps its
+        containers (``AppSchedulingInfo.transferStateFromPreviousAppSchedulingInfo``).
+        """
+        asks = _AttemptAsks(blacklist=set(blacklist))
         if am_memory is not None:
             memory, vcores = self.normalize(am_memory, am_vcores)
             asks.am_ask = Ask(0, -1, ANY, memory, vcores, 1)
         self._attempts[attempt_id] = asks
 
-    def remove_attempt(self, attempt_id: ApplicationAttemptId) -> None:
-        self._attempts.pop(attempt_id, None)
+    def remove_attempt(self, attempt_id: ApplicationAttemptId) -> Set[str]:
+        """Forget ``attempt_id``'s asks; returns its blacklist."""
+        asks = self._attempts.pop(attempt_id, None)
+        return asks.blacklist if asks is not None else set()
 
     def update(self, attempt_id: ApplicationAttemptId, requests: Iterable[pb.ResourceRequestProto],
                blacklist_add: Iterable[str] = (), blacklist_remove: Iterable[str] = ()) -> None:

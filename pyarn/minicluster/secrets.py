@@ -127,17 +127,23 @@ class NMTokenSecretManager:
             keyId=self.master_key.key_id).SerializeToString()
         return Token(identifier, self.master_key.password(identifier), NM_TOKEN_KIND, token_service(node_id))
 
-    def token_if_new(self, attempt_id: ApplicationAttemptId, node_id: NodeId,
-                     submitter: str) -> Optional[Token]:
-        """A token for ``node_id`` unless ``attempt_id`` was already given one."""
+    def token_if_new(self, attempt_id: ApplicationAttemptId, node_id: NodeId, submitter: str,
+                     issued_to: Optional[ApplicationAttemptId] = None) -> Optional[Token]:
+        """A token for ``node_id`` unless ``attempt_id`` was already given one.
+
+        The token names ``issued_to`` (default ``attempt_id``): for a container
+        carried over from an earlier attempt, YARN names the container's own
+        attempt (``NMTokenSecretManagerInRM.createAndGetNMToken``).
+        """
         with self._lock:
             nodes = self._sent.setdefault(attempt_id, set())
             if node_id in nodes:
                 return None
             nodes.add(node_id)
-        return self.create_token(attempt_id, node_id, submitter)
+        return self.create_token(issued_to or attempt_id, node_id, submitter)
 
     def forget(self, attempt_id: ApplicationAttemptId) -> None:
+        """Forget which nodes ``attempt_id`` has tokens for (``clearNodeSetForAttempt``)."""
         with self._lock:
             self._sent.pop(attempt_id, None)
 

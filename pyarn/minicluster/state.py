@@ -122,7 +122,12 @@ class RMNode:
 
 @attrs.define(eq=False)
 class RMContainer:
-    """A container from allocation to completion, as the RM tracks it."""
+    """A container from allocation to completion, as the RM tracks it.
+
+    ``attempt`` is the attempt that holds it: the one that allocated it, or a
+    later one that took it over (``keep_containers_across_application_attempts``);
+    the container id keeps naming the attempt that allocated it.
+    """
 
     container_id: ContainerId
     attempt: RMAttempt = attrs.field(repr=False)
@@ -131,6 +136,7 @@ class RMContainer:
     vcores: int
     priority: int
     token: Token = attrs.field(repr=False)
+    #: Runs an attempt's ApplicationMaster and counts towards the AM share of the cluster.
     is_am: bool = False
     allocation_request_id: int = -1
     created: int = attrs.field(factory=now_ms)
@@ -156,11 +162,15 @@ class RMContainer:
             execution_type=pb.GUARANTEED, allocation_request_id=self.allocation_request_id)
 
     def status(self) -> pb.ContainerStatusProto:
-        """The ``ContainerStatus`` of a completed container."""
+        """The ``ContainerStatus`` of a container the RM ended (released, expired, aborted).
+
+        As ``SchedulerUtils.createAbnormalContainerStatus``: id, state, diagnostics
+        and exit status only. A NodeManager's report of a finished container is
+        passed on as the NodeManager sent it.
+        """
         return pb.ContainerStatusProto(
             container_id=self.container_id.to_proto(), state=pb.C_COMPLETE, diagnostics=self.diagnostics,
-            exit_status=self.exit_status, capability=self.resource_proto(), executionType=pb.GUARANTEED,
-            container_sub_state=pb.CSS_DONE)
+            exit_status=self.exit_status)
 
     def seconds(self, now: int) -> float:
         end = self.finished if self.finished is not None else now

@@ -4,8 +4,6 @@ Runs on pyarn's mini cluster, or on the real Hadoop named by
 ``PYARN_TEST_HADOOP_CONF_DIR`` (as :mod:`tests.am.test_e2e`). With
 ``keep_containers_across_application_attempts`` the running containers are
 adopted by attempt 2; without it YARN kills them and attempt 2 replaces them.
-The mini cluster does not keep containers across attempts yet: that case is
-expected to fail there (strict xfail, so it is noticed once it works).
 """
 from __future__ import annotations
 
@@ -78,12 +76,9 @@ def containers(app: ApplicationClient) -> Dict[str, object]:
 
 
 KILL, TERM = signal.SIGKILL, signal.SIGTERM
-MINI_KEEPS_NOTHING = [] if REAL else pytest.mark.xfail(
-    strict=True, reason="the mini cluster kills an attempt's containers when it ends and hands none back "
-                        "(pyarn/minicluster/rm.py _end_attempt, am_service.py registerApplicationMaster)")
 CASES = [
     pytest.param("file", False, KILL, id="file-journal"),
-    pytest.param("file", True, KILL, id="file-journal-keep-containers", marks=MINI_KEEPS_NOTHING),
+    pytest.param("file", True, KILL, id="file-journal-keep-containers"),
     pytest.param("hdfs", REAL, KILL, id="hdfs-journal"),
     pytest.param("file", REAL, TERM, id="sigterm"),  # the AM ends its attempt itself, leaving its containers
 ]
