@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .datatransfer_sasl import DataEncryptionKey, DataTransferProtectionError
     from .filesystem import HDFS, Progress
     from .namenode import (
         ContentSummary,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     )
     from .paths import InvalidPathError
     from .streams import BlockMissingError, CorruptBlockError, HdfsReader, HdfsWriter
+    from .transfer_security import DataTransferSecurity
 
 _EXPORTS = {
     "HDFS": "filesystem",
@@ -36,12 +38,15 @@ _EXPORTS = {
     "HdfsWriter": "streams",
     "BlockMissingError": "streams",
     "CorruptBlockError": "streams",
+    "DataTransferSecurity": "transfer_security",
+    "DataTransferProtectionError": "datatransfer_sasl",
+    "DataEncryptionKey": "datatransfer_sasl",
 }
 
 __all__ = [
     "HDFS", "Progress", "NameNodeClient", "FileStatus", "FileType", "ContentSummary", "ServerDefaults",
     "DirectoryNotEmptyError", "InvalidPathError", "HdfsReader", "HdfsWriter", "BlockMissingError",
-    "CorruptBlockError",
+    "CorruptBlockError", "DataTransferSecurity", "DataTransferProtectionError", "DataEncryptionKey",
 ]
 
 

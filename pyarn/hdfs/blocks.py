@@ -17,6 +17,15 @@ Failures a caller acts on:
 * :class:`~pyarn.hdfs.datatransfer.PipelineError` — a write pipeline failed;
   ``datanode`` and ``index`` name the DataNode blamed. There is no pipeline
   recovery: the caller abandons the block.
+* :class:`~pyarn.hdfs.datatransfer_sasl.DataTransferProtectionError` — this
+  client and the DataNode accept no common ``dfs.data.transfer.protection``: a
+  configuration error that no other replica fixes.
+
+Secure DataNodes: given a ``security``
+(:class:`~pyarn.hdfs.transfer_security.DataTransferSecurity`), each connection
+first runs the DataTransfer SASL handshake that the configuration calls for,
+with the block token of the ``LocatedBlockProto``, and then goes through the
+protected socket it returns.
 """
 from __future__ import annotations
 
@@ -24,7 +33,7 @@ import select
 import socket
 import threading
 import time
-from typing import Callable, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple
 
 from hadoop_protos import datatransfer_pb2 as dt
 from hadoop_protos import hdfs_pb2
@@ -57,6 +66,9 @@ from .datatransfer import (
     write_block_op,
     xfer_addr,
 )
+
+if TYPE_CHECKING:
+    from .transfer_security import DataTransferSecurity
 
 __all__ = ["SockFactory", "connect_datanode", "read_block", "BlockWriter", "block_name",
            "DEFAULT_PACKET_SIZE", "DEFAULT_TIMEOUT",
@@ -94,6 +106,8 @@ def block_name(block: hdfs_pb2.ExtendedBlockProto) -> str:
 
 def _readable(sock: socket.socket) -> bool:
     """Whether ``sock`` has bytes (or EOF) to read right now."""
+    if getattr(sock, "pending", False):  # a protected socket holding decoded bytes
+        return True
     if _poll is None:  # pragma: no cover - platforms without poll()
         return bool(select.select([sock], [], [], 0)[0])
     poller = _poll()
@@ -117,6 +131,25 @@ def _send_buffers(sock: socket.socket, buffers: Tuple[bytes, ...]) -> None:
             sent -= len(views.pop(0))
         if sent:
             views[0] = views[0][sent:]
+
+
+def _open(sock_factory: SockFactory, datanode: hdfs_pb2.DatanodeInfoProto, token,
+          security: Optional[DataTransferSecurity]) -> socket.socket:
+    """Connect to ``datanode`` and run the SASL handshake ``security`` calls for.
+
+    A DataNode that no longer knows the data encryption key gets one more try with a
+    fresh key, as Java's clients do. Errors: ``OSError`` (connecting), and those of
+    :meth:`DataTransferSecurity.secure <pyarn.hdfs.transfer_security.DataTransferSecurity.secure>`.
+    """
+    sock = sock_factory(datanode)
+    if security is None:
+        return sock
+    from .transfer_security import InvalidEncryptionKeyError
+
+    try:
+        return security.secure(sock, datanode, token)  # type: ignore[return-value]
+    except InvalidEncryptionKeyError:
+        return security.secure(sock_factory(datanode), datanode, token)  # type: ignore[return-value]
 
 
 class _Reader:
@@ -160,7 +193,8 @@ class _Reader:
 
 def read_block(sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockProto, offset: int,
                length: int, client_name: str, verify: bool = True,
-               datanode: Optional[hdfs_pb2.DatanodeInfoProto] = None) -> Iterator[bytes]:
+               datanode: Optional[hdfs_pb2.DatanodeInfoProto] = None,
+               security: Optional[DataTransferSecurity] = None) -> Iterator[bytes]:
     """Stream ``length`` bytes of a block from ``offset`` (within the block), checked.
 
     Reads from ``datanode``, by default the first of ``located_block.locs``.
@@ -172,7 +206,8 @@ def read_block(sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockPr
     DataNode fails, :class:`ChecksumError` when data does not match its
     checksums. Either may come after some pieces were yielded; the caller
     resumes at ``offset`` plus what it got, on another replica.
-    Closing the generator early closes the connection.
+    Closing the generator early closes the connection. ``security`` secures the
+    connection first (see the module notes).
     """
     if offset < 0 or length < 0:
         raise ValueError(f"offset and length must be non-negative (got {offset}, {length})")
@@ -185,7 +220,7 @@ def read_block(sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockPr
     addr = xfer_addr(datanode)
     name = block_name(located_block.b)
     try:
-        sock = sock_factory(datanode)
+        sock = _open(sock_factory, datanode, located_block.blockToken, security)
     except OSError as exc:
         raise DataNodeError(f"cannot connect to DataNode {addr} to read {name}: {exc}", addr) from exc
     try:
@@ -194,6 +229,9 @@ def read_block(sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockPr
         exc.datanode, exc.block = addr, name
         exc.args = (f"{exc.args[0]} in block {name} from DataNode {addr}",)
         raise
+    except _NoReply as exc:
+        hint = security.unprotected_hint(datanode) if security is not None else ""
+        raise DataNodeError(f"reading {name} from DataNode {addr} failed: {exc}{hint}", addr) from exc
     except DataTransferError as exc:
         raise DataNodeError(f"reading {name} from DataNode {addr} failed: {exc}", addr) from exc
     except OSError as exc:
@@ -202,13 +240,20 @@ def read_block(sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockPr
         sock.close()
 
 
+class _NoReply(DataTransferError):
+    """The DataNode sent no reply to an op (it hung up at once)."""
+
+
 def _read_from(sock: socket.socket, located_block, offset: int, length: int, client_name: str,
                verify: bool, addr: str, name: str) -> Iterator[bytes]:
     reader = _Reader(sock)
     try:
         sock.sendall(read_block_op(located_block.b, located_block.blockToken, client_name,
                                    offset, length, send_checksums=verify))
-        response = reader.message(dt.BlockOpResponseProto)
+        try:
+            response = reader.message(dt.BlockOpResponseProto)
+        except (DataTransferError, OSError) as exc:
+            raise _NoReply(str(exc)) from None
         check_response(response, addr, f"READ_BLOCK of {name}")
         if not response.HasField("readOpChecksumInfo"):
             raise DataTransferError("READ_BLOCK reply without readOpChecksumInfo")
@@ -277,7 +322,10 @@ class BlockWriter:
     A writer that may stay idle for long should get :meth:`heartbeat` calls
     (safe from another thread): one is sent when nothing went out for
     ``heartbeat_interval`` seconds (default: half the socket's timeout, as
-    Java's ``DataStreamer`` does).
+    Java's ``DataStreamer`` does). ``security`` secures the connection first (see
+    the module notes): a refused block token raises
+    :class:`~pyarn.hdfs.datatransfer.BlockTokenError`, other DataNode failures of
+    the handshake a :class:`~pyarn.hdfs.datatransfer.PipelineError`.
     """
 
     def __init__(self, sock_factory: SockFactory, located_block: hdfs_pb2.LocatedBlockProto,
@@ -285,7 +333,8 @@ class BlockWriter:
                  packet_size: int = DEFAULT_PACKET_SIZE, block_size: Optional[int] = None,
                  first_seqno: int = 0,
                  max_packets_in_flight: int = DEFAULT_MAX_PACKETS_IN_FLIGHT,
-                 heartbeat_interval: Optional[float] = None) -> None:
+                 heartbeat_interval: Optional[float] = None,
+                 security: Optional[DataTransferSecurity] = None) -> None:
         if not located_block.locs:
             raise ValueError(f"block {block_name(located_block.b)} has no DataNodes to write to")
         self.checksum = checksum
@@ -311,10 +360,15 @@ class BlockWriter:
         self._last_send = time.monotonic()
         first = self._targets[0]
         try:
-            self._sock = sock_factory(located_block.locs[0])
+            self._sock = _open(sock_factory, located_block.locs[0], located_block.blockToken, security)
         except OSError as exc:
             raise PipelineError(f"cannot connect to DataNode {first} to write {self.name}: {exc}",
                                 first, None, 0) from exc
+        except BlockTokenError:
+            raise
+        except DataNodeError as exc:
+            raise PipelineError(f"cannot write {self.name}: {exc}", first, exc.status, 0) from exc
+        self._hint = security.unprotected_hint(located_block.locs[0]) if security is not None else ""
         if heartbeat_interval is None:
             heartbeat_interval = (self._sock.gettimeout() or DEFAULT_TIMEOUT) / 2
         self.heartbeat_interval = heartbeat_interval
@@ -340,7 +394,7 @@ class BlockWriter:
                     raise DataTransferError("connection closed before the WRITE_BLOCK reply")
         except (OSError, DataTransferError) as exc:
             raise PipelineError(f"setting up the pipeline for {self.name} at DataNode {first} "
-                                f"failed: {exc}", first, None, 0) from exc
+                                f"failed: {exc}{self._hint}", first, None, 0) from exc
         if response.status == Status.SUCCESS:
             return
         if response.status == Status.ERROR_ACCESS_TOKEN:

@@ -45,6 +45,7 @@ from .namenode import (
 )
 from .paths import PathLike
 from .streams import HdfsReader, HdfsWriter
+from .transfer_security import DataTransferSecurity
 
 __all__ = ["HDFS", "Progress"]
 
@@ -144,6 +145,8 @@ class HDFS:
         self._sock_factory = functools.partial(
             connect_datanode, timeout=timeout,
             use_hostname=self.conf.get_bool("dfs.client.use.datanode.hostname", False))
+        #: How DataNode connections are secured (``dfs.data.transfer.protection``, encryption).
+        self.transfer_security = DataTransferSecurity.from_conf(self.conf, self.namenode)
 
     @classmethod
     def from_conf(cls, conf: Configuration, **kwargs) -> HDFS:
@@ -313,15 +316,13 @@ class HDFS:
         if status.is_dir:
             raise IsADirectoryError(errno.EISDIR, "Is a directory", status.path)
         return HdfsReader(self.namenode, status.path, self._sock_factory, prefetch=self._prefetch,
-                          max_acquire_failures=self._acquire_failures, retry_window=self._retry_window)
+                          max_acquire_failures=self._acquire_failures, retry_window=self._retry_window,
+                          security=self.transfer_security)
 
     def _writer_options(self) -> dict:
         defaults = self.namenode.get_server_defaults()
-        if defaults.encrypt_data_transfer:
-            raise PyarnError("this cluster encrypts block transfers (dfs.encrypt.data.transfer): "
-                             "pyarn cannot write to it yet")
         return dict(checksum=defaults.checksum, packet_size=self._packet_size,
-                    block_write_retries=self._write_retries)
+                    block_write_retries=self._write_retries, security=self.transfer_security)
 
     def _create(self, target: str, overwrite: bool, atomic: bool, block_size: Optional[int],
                 replication: Optional[int], permission: int) -> HdfsWriter:

@@ -26,7 +26,7 @@ import random
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
 import attrs
 
@@ -54,6 +54,9 @@ from ..security.tokens import Token
 from ..security.user import User
 from .checksum import ChecksumType, DataChecksum
 from .lease import LeaseRenewer
+
+if TYPE_CHECKING:  # imported on use: it loads the SASL mechanisms
+    from .datatransfer_sasl import DataEncryptionKey
 
 __all__ = [
     "NameNodeClient", "FileStatus", "FileType", "ContentSummary", "ServerDefaults", "ListingPage",
@@ -541,6 +544,16 @@ class NameNodeClient:
                 response = self._call("getServerDefaults", cn.GetServerDefaultsRequestProto())
                 self._defaults = ServerDefaults.from_proto(response.serverDefaults)
             return self._defaults
+
+    def get_data_encryption_key(self) -> Optional[DataEncryptionKey]:
+        """The key for encrypted block transfers (``dfs.encrypt.data.transfer``); ``None`` when the
+        NameNode does not encrypt them."""
+        from .datatransfer_sasl import DataEncryptionKey
+
+        response = self._call("getDataEncryptionKey", cn.GetDataEncryptionKeyRequestProto())
+        if not response.HasField("dataEncryptionKey"):
+            return None
+        return DataEncryptionKey.from_proto(response.dataEncryptionKey)
 
     def get_delegation_token(self, renewer: str) -> Token:
         """An ``HDFS_DELEGATION_TOKEN`` that ``renewer`` may renew, with its service set as Java sets it:

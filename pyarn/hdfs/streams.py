@@ -33,7 +33,7 @@ import io
 import logging
 import random
 import time
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from hadoop_protos import hdfs_pb2
 
@@ -50,6 +50,9 @@ from .blocks import (
 )
 from .checksum import DataChecksum
 from .datatransfer import xfer_addr
+
+if TYPE_CHECKING:
+    from .transfer_security import DataTransferSecurity
 
 __all__ = ["HdfsReader", "HdfsWriter", "BlockMissingError", "CorruptBlockError"]
 
@@ -97,11 +100,13 @@ class HdfsReader(io.RawIOBase):
 
     def __init__(self, namenode, path: str, sock_factory: SockFactory, *, verify: bool = True,
                  prefetch: Optional[int] = None, max_acquire_failures: int = 3, retry_window: float = 3.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 security: Optional[DataTransferSecurity] = None) -> None:
         super().__init__()
         self.name = path
         self._namenode = namenode
         self._factory = sock_factory
+        self._security = security
         self._verify = verify
         self._prefetch = prefetch
         self._max_failures = max_acquire_failures
@@ -245,7 +250,7 @@ class HdfsReader(io.RawIOBase):
             addr = xfer_addr(node)
             try:
                 for piece in read_block(self._factory, block, offset, length, self._namenode.client_name,
-                                        verify=self._verify, datanode=node):
+                                        verify=self._verify, datanode=node, security=self._security):
                     offset += len(piece)
                     length -= len(piece)
                     yield piece
@@ -311,7 +316,7 @@ class HdfsWriter(io.BufferedIOBase):
                  block_size: int, checksum: DataChecksum, packet_size: int,
                  previous: Optional[hdfs_pb2.ExtendedBlockProto] = None, created: bool = True,
                  commit: Optional[Callable[[], None]] = None, block_write_retries: int = 3,
-                 name: Optional[str] = None) -> None:
+                 name: Optional[str] = None, security: Optional[DataTransferSecurity] = None) -> None:
         super().__init__()
         if block_size <= 0:
             raise ValueError(f"block_size must be positive, got {block_size}")
@@ -327,6 +332,7 @@ class HdfsWriter(io.BufferedIOBase):
         self._created = created
         self._commit = commit
         self._retries = block_write_retries
+        self._security = security
         self._writer: Optional[BlockWriter] = None
         self._located: Optional[hdfs_pb2.LocatedBlockProto] = None
         #: DataNodes that failed a pipeline set-up: not asked for again by this writer.
@@ -428,7 +434,8 @@ class HdfsWriter(io.BufferedIOBase):
             try:
                 self._writer = BlockWriter(self._factory, located, self._namenode.client_name,
                                            checksum=self._checksum, packet_size=self._packet_size,
-                                           block_size=self._block_size, first_seqno=self._seqno)
+                                           block_size=self._block_size, first_seqno=self._seqno,
+                                           security=self._security)
                 return
             except PipelineError as exc:
                 if attempt == self._retries:

@@ -5,9 +5,17 @@ connection. Its framing is hand-rolled here with ``struct`` and the generated
 protobuf classes, on purpose not with :mod:`pyarn.hdfs.datatransfer`, and its
 CRCs come from the ``crc32c`` package and ``zlib``, not ``google_crc32c``.
 :class:`Faults` makes it misbehave in the ways a DataNode can.
+
+With ``sasl`` set (:class:`SaslServer`) it is a secure DataNode: every
+connection starts with the DataTransfer SASL handshake
+(``SaslDataTransferServer``), the DIGEST-MD5 side played by pyarn's
+``DigestMd5Server`` (the only part borrowed from pyarn), the messages, the
+magic number, the stream framing and the AES/CTR keys hand-rolled here.
 """
 from __future__ import annotations
 
+import base64
+import os
 import socket
 import struct
 import threading
@@ -21,6 +29,9 @@ import crc32c
 from hadoop_protos import datatransfer_pb2 as dt
 from hadoop_protos import hdfs_pb2
 from hadoop_protos.security_pb2 import TokenProto
+from pyarn.errors import InvalidTokenError
+from pyarn.ipc.constants import Qop
+from pyarn.ipc.sasl.digest_md5 import DigestMd5Server
 
 SUCCESS, ERROR, ERROR_CHECKSUM, ERROR_ACCESS_TOKEN, CHECKSUM_OK = 0, 1, 2, 5, 6
 
@@ -101,6 +112,105 @@ class Received:
     packets: List[dt.PacketHeaderProto] = field(default_factory=list)
     read_statuses: List[int] = field(default_factory=list)
     problems: List[str] = field(default_factory=list)
+    #: SASL: the raw bytes clients sent, the handshake messages they sent, the QOPs agreed,
+    #: the error messages clients sent to give up.
+    wire: bytearray = field(default_factory=bytearray)
+    sasl_messages: List[dt.DataTransferEncryptorMessageProto] = field(default_factory=list)
+    sasl_qops: List[str] = field(default_factory=list)
+    sasl_client_errors: List[str] = field(default_factory=list)
+
+
+MAGIC = b"\xde\xad\xbe\xef"
+AES_CTR = 2  # CipherSuiteProto.AES_CTR_NOPADDING
+
+
+@dataclass
+class SaslServer:
+    """A secure DataNode's settings. ``qops`` are offered in order (``auth``, ``auth-int``,
+    ``auth-conf``). ``tokens`` maps block token identifiers to their passwords; ``keys`` maps
+    ``(key id, block pool id, nonce)`` to data encryption keys (the encrypted handshake when
+    ``encrypted``). ``cipher_suites``: answer a client's ``AES/CTR/NoPadding`` option with keys
+    of ``key_bits``. ``token_error_flag``: refuse tokens as a 3.x DataNode does
+    (``accessTokenError``)."""
+
+    qops: Tuple[str, ...] = ("auth-conf",)
+    tokens: Dict[bytes, bytes] = field(default_factory=dict)
+    keys: Dict[Tuple[int, str, bytes], bytes] = field(default_factory=dict)
+    encrypted: bool = False
+    ciphers: Optional[Tuple[str, ...]] = None
+    cipher_suites: bool = False
+    key_bits: int = 128
+    token_error_flag: bool = False
+
+
+class _Recording:
+    """The raw socket, remembering every byte the client sent."""
+
+    def __init__(self, conn: socket.socket, wire: bytearray) -> None:
+        self._conn, self._wire = conn, wire
+
+    def recv(self, n: int) -> bytes:
+        data = self._conn.recv(n)
+        self._wire += data
+        return data
+
+    def sendall(self, data: bytes) -> None:
+        self._conn.sendall(data)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _SaslStream:
+    """SaslInputStream/SaslOutputStream: each ``sendall`` one frame (length + wrapped bytes)."""
+
+    def __init__(self, conn, server: DigestMd5Server) -> None:
+        self._conn, self._server, self._plain = conn, server, b""
+
+    def sendall(self, data: bytes) -> None:
+        token = self._server.wrap(bytes(data))
+        self._conn.sendall(struct.pack(">I", len(token)) + token)
+
+    def recv(self, n: int) -> bytes:
+        while not self._plain:
+            head = recv_exact(self._conn, 4)
+            self._plain = self._server.unwrap(recv_exact(self._conn, struct.unpack(">I", head)[0]))
+        data, self._plain = self._plain[:n], self._plain[n:]
+        return data
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _AesStream:
+    """CryptoInputStream/CryptoOutputStream of the DataNode: it reads with the in key, writes with out."""
+
+    def __init__(self, conn, option: hdfs_pb2.CipherOptionProto) -> None:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        self._conn = conn
+        self._dec = Cipher(algorithms.AES(option.inKey), modes.CTR(option.inIv)).decryptor()
+        self._enc = Cipher(algorithms.AES(option.outKey), modes.CTR(option.outIv)).encryptor()
+
+    def sendall(self, data: bytes) -> None:
+        self._conn.sendall(self._enc.update(bytes(data)))
+
+    def recv(self, n: int) -> bytes:
+        data = self._conn.recv(n)
+        return self._dec.update(data) if data else data
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def sasl_message(status: int = 0, payload: Optional[bytes] = None, message: Optional[str] = None,
+                 **fields) -> bytes:
+    proto = dt.DataTransferEncryptorMessageProto(status=status, **fields)
+    if payload is not None:
+        proto.payload = payload
+    if message is not None:
+        proto.message = message
+    return delimited(proto)
 
 
 class DataNodePeer:
@@ -110,6 +220,8 @@ class DataNodePeer:
         self.blocks: Dict[int, Tuple[bytes, int, int]] = {}
         self.faults = Faults()
         self.received = Received()
+        self.sasl: Optional[SaslServer] = None
+        self.block_token = TokenProto(identifier=b"", password=b"", kind="", service="")
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._threads: List[threading.Thread] = []
@@ -130,8 +242,7 @@ class DataNodePeer:
             infoPort=0, ipcPort=0)) for i in range(1, extra_targets + 1)]
         return hdfs_pb2.LocatedBlockProto(
             b=hdfs_pb2.ExtendedBlockProto(poolId="BP-test", blockId=block_id, generationStamp=1000),
-            offset=0, locs=locs, corrupt=False,
-            blockToken=TokenProto(identifier=b"", password=b"", kind="", service=""),
+            offset=0, locs=locs, corrupt=False, blockToken=self.block_token,
             storageTypes=[hdfs_pb2.DISK] * len(locs), storageIDs=[f"DS-{i}" for i in range(len(locs))])
 
     def wait_idle(self, timeout: float = 5.0) -> None:
@@ -158,9 +269,14 @@ class DataNodePeer:
             self._threads.append(thread)
             thread.start()
 
-    def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
+    def _serve(self, raw: socket.socket) -> None:
+        raw.settimeout(10)
+        conn = raw
         try:
+            if self.sasl is not None:
+                conn = self._sasl_handshake(_Recording(raw, self.received.wire), self.sasl)
+                if conn is None:
+                    return
             version, op = struct.unpack(">HB", recv_exact(conn, 3))
             if version != 28:
                 self.received.problems.append(f"version {version}")
@@ -174,7 +290,70 @@ class DataNodePeer:
         except (EOFError, OSError):
             pass
         finally:
-            conn.close()
+            raw.close()
+
+    # -- SASL (SaslDataTransferServer) ------------------------------------------------
+
+    def _password(self, config: SaslServer, username: str) -> str:
+        if config.encrypted:
+            parts = username.split(" ")
+            key = config.keys.get((int(parts[0]), parts[1], base64.b64decode(parts[2])))
+            if key is None:
+                raise LookupError(f"Can't re-compute encryption key for nonce, since the required block "
+                                  f"key (keyID={parts[0]}) doesn't exist.")
+            return base64.b64encode(key).decode()
+        password = config.tokens.get(base64.b64decode(username))
+        if password is None:
+            raise InvalidTokenError("Block token with unknown identifier")
+        return base64.b64encode(password).decode()
+
+    def _sasl_handshake(self, conn, config: SaslServer):
+        if recv_exact(conn, 4) != MAGIC:
+            self.received.problems.append("no SASL magic number")
+            return None
+        first = recv_delimited(conn, dt.DataTransferEncryptorMessageProto)
+        self.received.sasl_messages.append(first)
+        failure: List[BaseException] = []
+
+        def password_for(username: str) -> str:
+            try:
+                return self._password(config, username)
+            except Exception as exc:
+                failure.append(exc)
+                raise
+
+        server = DigestMd5Server(password_for, realm="0", protocol="hdfs", server_id="0",
+                                 qops=[Qop(q) for q in config.qops], ciphers=config.ciphers)
+        conn.sendall(sasl_message(payload=server.evaluate_response(bytes(first.payload))))
+        second = recv_delimited(conn, dt.DataTransferEncryptorMessageProto)
+        self.received.sasl_messages.append(second)
+        if second.status != 0:
+            self.received.sasl_client_errors.append(second.message)
+            return None
+        try:
+            final = server.evaluate_response(bytes(second.payload))
+        except Exception as exc:
+            if failure and isinstance(failure[0], LookupError):
+                conn.sendall(sasl_message(1, message=str(failure[0])))  # ERROR_UNKNOWN_KEY
+            else:
+                flag = {"accessTokenError": True} if config.token_error_flag and failure else {}
+                conn.sendall(sasl_message(2, message=str(exc), **flag))
+            return None
+        self.received.sasl_qops.append(server.qop.value)
+        option = None
+        if (server.qop is Qop.AUTH_CONF and config.cipher_suites
+                and any(o.suite == AES_CTR for o in second.cipherOption)):
+            size = config.key_bits // 8
+            option = hdfs_pb2.CipherOptionProto(suite=AES_CTR, inKey=os.urandom(size), inIv=os.urandom(16),
+                                                outKey=os.urandom(size), outIv=os.urandom(16))
+            wrapped = hdfs_pb2.CipherOptionProto()
+            wrapped.CopyFrom(option)
+            wrapped.inKey = server.wrap(option.inKey)
+            wrapped.outKey = server.wrap(option.outKey)
+            conn.sendall(sasl_message(payload=final, cipherOption=[wrapped]))
+            return _AesStream(conn, option)
+        conn.sendall(sasl_message(payload=final))
+        return _SaslStream(conn, server) if server.qop.has_security_layer else conn
 
     def _read(self, conn: socket.socket, op: dt.OpReadBlockProto) -> None:
         self.received.ops.append((81, op))

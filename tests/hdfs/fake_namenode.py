@@ -61,6 +61,9 @@ class FakeNameNode:
         #: Replicas that ``get_block_locations`` reports, by block id (default: every peer).
         self.replicas: Dict[int, List[DataNodePeer]] = {}
         self.defaults = ServerDefaults(128 * 1024 * 1024, 512, 65536, 1, 4096, False, 0, ChecksumType.CRC32C)
+        #: The block token every located block carries; the keys ``get_data_encryption_key`` hands out.
+        self.block_token = TokenProto(identifier=b"", password=b"", kind="", service="")
+        self.data_encryption_keys: List = []
 
     def close(self) -> None:
         self.lease.close()
@@ -182,6 +185,14 @@ class FakeNameNode:
     def get_server_defaults(self) -> ServerDefaults:
         return self.defaults
 
+    def get_data_encryption_key(self):
+        """``data_encryption_keys``, one per call (the last one again when they run out)."""
+        self.calls.append(("getDataEncryptionKey",))
+        if not self.defaults.encrypt_data_transfer:
+            return None
+        keys = self.data_encryption_keys
+        return keys.pop(0) if len(keys) > 1 else keys[0]
+
     # -- writing ----------------------------------------------------------------------
 
     def create(self, path: str, permission: int = 0o644, *, overwrite: bool = False,
@@ -205,8 +216,7 @@ class FakeNameNode:
         last = None
         if node.blocks:
             last = hdfs_pb2.LocatedBlockProto(b=node.blocks[-1], offset=0, corrupt=False,
-                                              blockToken=TokenProto(identifier=b"", password=b"", kind="",
-                                                                    service=""))
+                                              blockToken=self.block_token)
         return last, self._status(path, node)
 
     def add_block(self, path: str, file_id: int, previous=None, exclude=()) -> hdfs_pb2.LocatedBlockProto:
@@ -244,7 +254,7 @@ class FakeNameNode:
     def _located(self, block, offset: int, peers: Sequence[DataNodePeer]) -> hdfs_pb2.LocatedBlockProto:
         located = hdfs_pb2.LocatedBlockProto(
             offset=offset, locs=[p.datanode(uuid=f"peer-{p.port}") for p in peers], corrupt=False,
-            blockToken=TokenProto(identifier=b"", password=b"", kind="", service=""))
+            blockToken=self.block_token)
         located.b.CopyFrom(block)
         return located
 

@@ -329,14 +329,6 @@ def test_delegation_token_renewer_defaults_to_the_user(fs):
     assert asked == ["alice", "yarn"]
 
 
-def test_encrypted_transfer_is_refused(fs):
-    import attrs
-
-    fs.namenode.defaults = attrs.evolve(fs.namenode.defaults, encrypt_data_transfer=True)
-    with pytest.raises(PyarnError, match="encrypts"):
-        fs.open("f", "wb")
-
-
 def test_lazy_package_exports():
     import pyarn.hdfs as hdfs
 

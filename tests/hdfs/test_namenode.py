@@ -297,3 +297,16 @@ def test_from_conf_reads_ha_and_retry_keys():
         assert client.nameservice == "mycluster" and client.token_service == "ha-hdfs:mycluster"
         assert client.proxy.policy.max_attempts == 4
         assert (client.write_retries, client.write_retry_delay) == (7, 0.1)
+
+
+def test_data_encryption_key(make_client):
+    key = hdfs_pb2.DataEncryptionKeyProto(keyId=3, blockPoolId="BP-1", nonce=b"n", encryptionKey=b"k" * 16,
+                                          expiryDate=99, encryptionAlgorithm="rc4")
+    client = make_client({"getDataEncryptionKey":
+                          lambda r: cn.GetDataEncryptionKeyResponseProto(dataEncryptionKey=key)})
+    got = client.get_data_encryption_key()
+    assert (got.key_id, got.block_pool_id, got.nonce, got.expiry_date, got.encryption_algorithm) == (
+        3, "BP-1", b"n", 99, "rc4")
+    assert got.encryption_key == b"k" * 16 and "kkkk" not in repr(got)
+    unencrypted = make_client({"getDataEncryptionKey": lambda r: cn.GetDataEncryptionKeyResponseProto()})
+    assert unencrypted.get_data_encryption_key() is None

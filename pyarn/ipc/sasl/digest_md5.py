@@ -139,17 +139,22 @@ class DigestMd5Client(_Layered, ClientMechanism):
     the server advertised in its SaslAuth (``""`` and ``default`` for TOKEN),
     which makes the digest-uri ``/default``. ``qops``: acceptable QOPs, most
     preferred first; ``max_buffer``: the ``maxbuf`` this side announces.
+    ``cipher`` names the one ``auth-conf`` cipher to accept (the JDK's
+    ``com.sun.security.sasl.digest.cipher``, which HDFS's encrypted
+    DataTransfer handshake sets); by default the strongest offered is taken.
     """
 
     name = NAME
 
     def __init__(self, username: str, password: str, *, protocol: str = "", server_id: str = "default",
-                 qops: Sequence[Qop] = (Qop.AUTH,), max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+                 qops: Sequence[Qop] = (Qop.AUTH,), max_buffer: int = DEFAULT_MAX_BUFFER,
+                 cipher: Optional[str] = None) -> None:
         self._username = username
         self._password: Optional[str] = password
         self.digest_uri = f"{protocol}/{server_id}"
         self._qops = tuple(qops) or (Qop.AUTH,)
         self._max_buffer = max_buffer
+        self._cipher = cipher
         self._step = 0
         self._complete = False
         self._rspauth = b""
@@ -195,6 +200,12 @@ class DigestMd5Client(_Layered, ClientMechanism):
             if "cipher" not in fields:
                 raise AuthenticationError("DIGEST-MD5: server did not specify cipher to use for 'auth-conf'")
             offered = split_list(fields["cipher"])
+            if self._cipher is not None:
+                offered = [c for c in offered if c == self._cipher]
+                if not offered:
+                    raise AuthenticationError(f"DIGEST-MD5: the server does not offer the cipher "
+                                              f"{self._cipher!r} this client requires (it offers "
+                                              f"{fields['cipher'].decode('ascii', 'replace')})")
             cipher = choose_cipher(offered)
             if cipher is None:
                 ours = ",".join(available_ciphers())
@@ -257,19 +268,21 @@ class DigestMd5Server(_Layered, ServerMechanism):
     raises a :class:`~pyarn.errors.RemoteError` subclass (e.g.
     :class:`~pyarn.errors.InvalidTokenError`) that is sent to the client.
     ``qops`` are offered in the given order; ``auth-conf`` offers every cipher
-    of :func:`~.digest_layer.available_ciphers`.
+    of :func:`~.digest_layer.available_ciphers`, or those of ``ciphers`` among them.
     """
 
     name = NAME
 
     def __init__(self, password_for: Callable[[str], str], *, realm: str = "default", protocol: str = "",
                  server_id: str = "default", qops: Sequence[Qop] = (Qop.AUTH,),
-                 max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+                 max_buffer: int = DEFAULT_MAX_BUFFER, ciphers: Optional[Sequence[str]] = None) -> None:
         self._password_for = password_for
         self._realm = realm.encode("utf-8")
         self._digest_uri = f"{protocol}/{server_id}".encode()
         self._qops = tuple(dict.fromkeys(qops)) or (Qop.AUTH,)
         self._ciphers = available_ciphers() if Qop.AUTH_CONF in self._qops else ()
+        if ciphers is not None:
+            self._ciphers = tuple(c for c in self._ciphers if c in ciphers)
         if Qop.AUTH_CONF in self._qops and not self._ciphers:
             raise SaslError("DIGEST-MD5: auth-conf needs RC4 or DES ciphers, which this cryptography lacks")
         self._max_buffer = max_buffer

@@ -175,7 +175,7 @@ class GssapiClient(_GssLayer, ClientMechanism):
             raise NoCommonProtectionError(
                 "No common protection layer between client and server: this client accepts "
                 f"{protection_names(self._qops)} (hadoop.rpc.protection), the server requires "
-                f"{protection_names(offered)}") from None
+                f"{protection_names(offered)}", self._qops, offered) from None
         self._qop = qop
         ours = 0
         if qop.has_security_layer:

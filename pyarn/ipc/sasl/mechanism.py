@@ -23,7 +23,15 @@ _PROTECTION_NAMES = {Qop.AUTH: "authentication", Qop.AUTH_INT: "integrity", Qop.
 
 
 class NoCommonProtectionError(AuthenticationError):
-    """Client and server accept no QOP in common (``hadoop.rpc.protection`` differs)."""
+    """Client and server accept no QOP in common (``hadoop.rpc.protection`` differs).
+
+    ``preferred`` and ``offered`` are the QOPs of this side and of the peer, when known.
+    """
+
+    def __init__(self, message: str, preferred: Sequence[Qop] = (), offered: Sequence[Qop] = ()) -> None:
+        super().__init__(message)
+        self.preferred = tuple(preferred)
+        self.offered = tuple(offered)
 
 
 def protection_names(qops: Iterable[Qop]) -> str:
@@ -44,7 +52,7 @@ def choose_qop(mechanism: str, preferred: Sequence[Qop], offered: Sequence[Qop])
     raise NoCommonProtectionError(
         f"{mechanism}: No common protection layer between client and server: this client accepts "
         f"quality of protection {protection_names(preferred)} (hadoop.rpc.protection), the server "
-        f"offers {protection_names(offered)}")
+        f"offers {protection_names(offered)}", preferred, offered)
 
 
 class SecurityLayer:
