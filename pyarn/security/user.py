@@ -51,7 +51,13 @@ class User:
 
         env = os.environ if env is None else env
         credentials = Credentials.from_env(env, conf)
-        return cls.current(env).with_tokens(credentials.tokens.values())
+        user = cls.current(env)
+        if conf is not None and conf.get("hadoop.security.authentication", "simple").lower() == "kerberos":
+            # Under Kerberos the user is the ticket's principal (HADOOP_USER_NAME is ignored);
+            # with no ticket (a container holding tokens) it stays the OS user, as in Java.
+            principal = _ticket_principal(env)
+            user = cls(short_name(principal) if principal else _os_user())
+        return user.with_tokens(credentials.tokens.values())
 
     def with_tokens(self, tokens: Iterable[Token]) -> User:
         return attrs.evolve(self, tokens=(*self.tokens, *tokens))
@@ -66,6 +72,21 @@ class User:
     def proxy_for(self, name: str) -> User:
         """This user impersonating ``name``."""
         return User(name, real_user=self.name, tokens=self.tokens)
+
+
+def short_name(principal: str) -> str:
+    """Hadoop's default ``auth_to_local`` rule: ``alice/host@REALM`` -> ``alice``."""
+    return principal.split("@", 1)[0].split("/", 1)[0]
+
+
+def _ticket_principal(env: Mapping[str, str]) -> Optional[str]:
+    """The principal of the ticket cache (``KRB5CCNAME``), or None without a usable ticket."""
+    try:
+        from .kerberos import KerberosCredentials
+
+        return KerberosCredentials.from_ticket_cache(env.get("KRB5CCNAME")).principal
+    except Exception:  # no gssapi, no cache, expired: the connection will say which
+        return None
 
 
 def _os_user() -> str:

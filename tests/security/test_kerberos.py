@@ -249,3 +249,16 @@ def test_garbage_gssapi_tokens_are_refused_on_both_sides(kdc, monkeypatch):
     assert mechanism.evaluate_challenge(b"")  # the AP-REQ
     with pytest.raises(AuthenticationError, match="does not check out"):
         mechanism.evaluate_challenge(b"\x6f\x10not an AP-REP")
+
+
+def test_login_user_is_the_ticket_principals_short_name(kdc):
+    from pyarn.security.user import User
+
+    conf = {"hadoop.security.authentication": "kerberos"}
+    env = {"KRB5CCNAME": kdc.ccache(USER), "HADOOP_USER_NAME": "ignored-under-kerberos"}
+    assert User.login(conf, env=env).name == USER
+    # Without a ticket (a container holding only tokens) it is the OS user, as in Java.
+    no_ticket = {"KRB5CCNAME": "FILE:/nonexistent/pyarn-no-ticket"}
+    assert User.login(conf, env=no_ticket).name == User.current({}).name
+    # Simple auth keeps HADOOP_USER_NAME.
+    assert User.login({"hadoop.security.authentication": "simple"}, env=env).name == "ignored-under-kerberos"
