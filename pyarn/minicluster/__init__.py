@@ -4,7 +4,9 @@
 Hadoop's wire protocol, with YARN's token rules, and run containers as local
 processes. ``pyarn minicluster start`` (or ``python -m pyarn.minicluster``)
 runs one in the foreground. The NameNode and DataNodes are in :mod:`.hdfs`.
+``MiniCluster(kerberos=KerberosSetup(...))`` runs it Kerberized (:mod:`.security`).
 """
 from .cluster import MiniCluster
+from .security import KerberosSetup
 
-__all__ = ["MiniCluster"]
+__all__ = ["KerberosSetup", "MiniCluster"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, List, Optional
 
+from hadoop_protos import security_pb2
 from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as spb
 
@@ -19,7 +20,8 @@ from ..errors import (
     RemoteError,
     YarnError,
 )
-from ..ipc import CallContext
+from ..ipc import AuthMethod, CallContext
+from ..security.tokens import Token
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId
 from ..yarn.records import ApplicationState, NodeState, Queue, QueueState, QueueStatistics
 from .state import DEFAULT_QUEUE, RESOURCE_TYPES, ROOT_QUEUE, RMApp, RMAttempt, now_ms
@@ -33,6 +35,7 @@ FEATURE_NOT_ENABLED = "org.apache.hadoop.yarn.exceptions.YARNFeatureNotEnabledEx
 PROFILES_DISABLED = ("Resource profile is not enabled, please enable resource profile feature before using "
                      "its functions. (by setting yarn.resourcemanager.resource-profiles.enabled to true)")
 _LONG_MAX = 2**63 - 1
+IO_EXCEPTION = "java.io.IOException"
 
 
 class ClientRMService:
@@ -299,6 +302,39 @@ class ClientRMService:
     def getResourceProfile(self, request: spb.GetResourceProfileRequestProto,
                            ctx: CallContext) -> spb.GetResourceProfileResponseProto:
         raise YarnError(PROFILES_DISABLED, FEATURE_NOT_ENABLED)
+
+    # -- delegation tokens ----------------------------------------------------------------------
+
+    def _tokens(self, ctx: CallContext, what: str):
+        """The RM's delegation token secret manager, for a Kerberos caller
+        (``isAllowedDelegationTokenOp``)."""
+        manager = self.rm.rm_tokens
+        if manager is None:
+            raise RemoteError("the mini ResourceManager issues delegation tokens only in Kerberos mode",
+                              IO_EXCEPTION)
+        if ctx.auth_method is not AuthMethod.KERBEROS:
+            raise RemoteError(f"Delegation Token can be {what} only with kerberos authentication",
+                              IO_EXCEPTION)
+        return manager
+
+    def getDelegationToken(self, request: security_pb2.GetDelegationTokenRequestProto,
+                           ctx: CallContext) -> security_pb2.GetDelegationTokenResponseProto:
+        manager = self._tokens(ctx, "issued")
+        token = manager.create_token(getattr(ctx, "principal", "") or ctx.user.name, request.renewer,
+                                     getattr(ctx, "real_principal", None))
+        return security_pb2.GetDelegationTokenResponseProto(token=token.to_proto())
+
+    def renewDelegationToken(self, request: security_pb2.RenewDelegationTokenRequestProto,
+                             ctx: CallContext) -> security_pb2.RenewDelegationTokenResponseProto:
+        manager = self._tokens(ctx, "renewed")
+        expiry = manager.renew(Token.from_proto(request.token), ctx.user.name)
+        return security_pb2.RenewDelegationTokenResponseProto(newExpiryTime=expiry)
+
+    def cancelDelegationToken(self, request: security_pb2.CancelDelegationTokenRequestProto,
+                              ctx: CallContext) -> security_pb2.CancelDelegationTokenResponseProto:
+        manager = self._tokens(ctx, "cancelled")
+        manager.cancel(Token.from_proto(request.token), getattr(ctx, "principal", "") or ctx.user.name)
+        return security_pb2.CancelDelegationTokenResponseProto()
 
     def getClusterNodeLabels(self, request: spb.GetClusterNodeLabelsRequestProto,
                              ctx: CallContext) -> spb.GetClusterNodeLabelsResponseProto:

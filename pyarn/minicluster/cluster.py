@@ -15,6 +15,25 @@ tokens, as on a real cluster. Containers run as local processes of the
 current OS user. ``conf`` overrides YARN settings, e.g.
 ``{"yarn.am.liveness-monitor.expiry-interval-ms": "2000"}`` for quick AM
 expiry in tests; every setting also lands in ``yarn-site.xml``.
+
+``kerberos=KerberosSetup(...)`` (see :mod:`.security`) makes it a Kerberized
+cluster against an existing KDC (the process's ``KRB5_CONFIG`` names it)::
+
+    setup = KerberosSetup(realm="EXAMPLE.COM", keytab="services.keytab",  # rm/localhost, nn/localhost
+                          protection="privacy", krb5_conf="krb5.conf", users=["alice"])
+    with MiniCluster(kerberos=setup) as cluster:
+        ...   # kinit alice; HADOOP_CONF_DIR=cluster.conf_dir
+
+The RM client port and the NameNode then take KERBEROS and delegation tokens, the
+scheduler and NodeManager ports tokens only, all at ``protection``; names map by
+auth_to_local rules (``alice@EXAMPLE.COM`` owns ``/user/alice`` and her applications;
+the NameNode's superuser is ``hdfs``); the NameNode issues real HDFS delegation
+tokens and block access tokens; the AM gets its AMRMToken and whatever tokens its
+submitter put in its credentials (the RM renews each HDFS delegation token at
+submission, as YARN's ``DelegationTokenRenewer``, so one the RM may not renew fails
+the application). The DataNodes speak DataTransfer SASL when
+``KerberosSetup.data_transfer_protection`` is set (``dfs.data.transfer.protection``),
+else none, as secure DataNodes on privileged ports.
 """
 from __future__ import annotations
 
@@ -27,17 +46,24 @@ from typing import Dict, List, Mapping, Optional, Union
 
 from ..conf import Configuration
 from ..hdfs import HDFS
+from ..security.tokens import HDFS_DELEGATION_TOKEN_KIND, Token
 from ..security.user import User
 from .confdir import write_conf_dir
 from .hdfs import MiniHDFS
+from .hdfs.permissions import GroupMapping
 from .launcher import DEFAULT_ENV_WHITELIST
 from .nm import NodeManager
 from .rm import ResourceManager
+from .security import ClusterSecurity, KerberosSetup
 
 #: Scheduler settings of the mini cluster (the reference cluster's, not yarn-default's 1024 MiB minimum).
 DEFAULT_MIN_MEMORY = 128
 ENV_WHITELIST_KEY = "yarn.nodemanager.env-whitelist"
 USER_HOME_KEY = "yarn.nodemanager.user-home-dir"
+ADMIN_ENV_KEY = "yarn.nodemanager.admin-env"
+#: What containers of a Kerberized mini cluster find as their ticket cache: an empty one (they hold
+#: tokens, not tickets, and must not pick up a ticket of the user who started the cluster).
+CONTAINER_CCACHE = "MEMORY:pyarn-container"
 
 
 class MiniCluster:
@@ -46,11 +72,12 @@ class MiniCluster:
 
     ``workdir`` holds the configuration, local and log directories and the
     DataNodes' blocks (a temporary directory, removed on :meth:`stop`, when None).
+    ``kerberos`` runs it Kerberized (see the module notes).
     """
 
     def __init__(self, nodes: int = 2, memory_mb: int = 4096, vcores: int = 4,
                  workdir: Union[str, Path, None] = None, conf: Optional[Mapping[str, str]] = None, *,
-                 hdfs: bool = True, datanodes: int = 1) -> None:
+                 hdfs: bool = True, datanodes: int = 1, kerberos: Optional[KerberosSetup] = None) -> None:
         if nodes < 1:
             raise ValueError(f"MiniCluster: nodes must be at least 1, got {nodes}")
         if hdfs and datanodes < 1:
@@ -74,6 +101,9 @@ class MiniCluster:
         self.settings.update({k: str(v) for k, v in (conf or {}).items()})
         self.with_hdfs = hdfs
         self.datanodes = datanodes
+        self.kerberos = kerberos
+        #: The security the servers run with (``kerberos`` given), once started.
+        self.security: Optional[ClusterSecurity] = None
         #: The NameNode and DataNodes, once started (None with ``hdfs=False``).
         self.hdfs: Optional[MiniHDFS] = None
         self.resource_manager: Optional[ResourceManager] = None
@@ -95,19 +125,26 @@ class MiniCluster:
             self.workdir = self._workdir_arg.resolve()
             self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            if self.kerberos is not None:
+                self.security = ClusterSecurity(self.kerberos, self.settings, groups=GroupMapping())
             if self.with_hdfs:
-                self.hdfs = MiniHDFS(self.workdir / "hdfs", datanodes=self.datanodes).start()
+                self.hdfs = MiniHDFS(self.workdir / "hdfs", datanodes=self.datanodes, security=self.security,
+                                     data_transfer_protection=self.kerberos.data_transfer_qops
+                                     if self.kerberos is not None else ()).start()
                 self._set_up_hdfs()
             fs_conf = self._client_conf()
             conf = Configuration(self.settings)
-            rm = self.resource_manager = ResourceManager(conf).start()
+            rm = self.resource_manager = ResourceManager(conf, security=self.security)
+            if self.security is not None and self.hdfs is not None:
+                rm.token_renewers[HDFS_DELEGATION_TOKEN_KIND] = self._renew_hdfs_token
+            rm.start()
             env_whitelist = conf.get_list(ENV_WHITELIST_KEY, DEFAULT_ENV_WHITELIST)
             env = dict(os.environ)
             env["HADOOP_CONF_DIR"] = str(self.conf_path)
             for index in range(self.nodes):
                 nm = NodeManager(rm, self.workdir / f"nm-{index}", self.memory_mb, self.vcores, env=env,
                                  env_whitelist=env_whitelist, user_home=conf.get_str(USER_HOME_KEY, "/home/"),
-                                 name=f"pyarn NM {index}", conf=fs_conf)
+                                 name=f"pyarn NM {index}", conf=fs_conf, admin_env=self._admin_env())
                 self.node_managers.append(nm.start())
             write_conf_dir(self.conf_path, self._core_site(), self._yarn_site(),
                            self._hdfs_site() if self.hdfs is not None else None)
@@ -128,6 +165,7 @@ class MiniCluster:
         if self.hdfs is not None:  # last: containers may have been writing to it
             self.hdfs.stop()
             self.hdfs = None
+        self.security = None
         if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -173,15 +211,48 @@ class MiniCluster:
         return self.resource_manager
 
     def _set_up_hdfs(self) -> None:
-        """``/tmp`` open to all (1777) and the current user's home, as on a freshly set-up cluster."""
+        """``/tmp`` open to all (1777) and the users' homes, as on a freshly set-up cluster: the
+        current user's, or with Kerberos those of ``KerberosSetup.users``. With Kerberos this is
+        done as the superuser over a delegation token of its own."""
         assert self.hdfs is not None
-        with HDFS(conf=self._client_conf(), user=self.hdfs.namenode.superuser) as fs:
+        namenode = self.hdfs.namenode
+        user = User(namenode.superuser)
+        users = [User.current().name]
+        if self.security is not None:
+            assert namenode.tokens is not None
+            token = namenode.tokens.create_token(self.security.principal("nn"), "")
+            user = User(namenode.superuser, tokens=[token.with_service(self.hdfs.namenode_address)])
+            users = list(self.security.setup.users)
+        with HDFS(conf=self._client_conf(), user=user) as fs:
             fs.mkdir("/tmp")
             fs.chmod("/tmp", 0o1777)
-            user = User.current().name
-            fs.chown(fs.mkdir(f"/user/{user}"), owner=user)
+            for name in users:
+                fs.chown(fs.mkdir(f"/user/{name}"), owner=name)
+        if self.security is not None:
+            namenode.tokens.cancel(token, self.security.principal("nn"))
+
+    def _renew_hdfs_token(self, token: Token, renewer: str) -> None:
+        """The RM renews an application's HDFS delegation token (in-process, as ``renewer``)."""
+        assert self.hdfs is not None and self.hdfs.namenode.tokens is not None
+        services = {s.strip() for s in token.service.split(",")}
+        if self.hdfs.namenode_address not in services and f"localhost:{self.hdfs.namenode.address[1]}" \
+                not in services:
+            return  # another file system's: not the mini cluster's to check
+        self.hdfs.namenode.tokens.renew(token, renewer)
+
+    def _admin_env(self) -> Dict[str, str]:
+        """What every container gets (``yarn.nodemanager.admin-env``): with Kerberos, the realm's
+        configuration and an empty ticket cache."""
+        if self.kerberos is None:
+            return {}
+        env = {"KRB5CCNAME": CONTAINER_CCACHE}
+        if self.kerberos.krb5_conf is not None:
+            env["KRB5_CONFIG"] = str(self.kerberos.krb5_conf)
+        return env
 
     def _core_site(self) -> Dict[str, str]:
+        if self.security is not None:
+            return {"fs.defaultFS": self.default_fs, **self.security.core_site()}
         return {"fs.defaultFS": self.default_fs, "hadoop.security.authentication": "simple"}
 
     def _hdfs_site(self) -> Dict[str, str]:
@@ -194,9 +265,14 @@ class MiniCluster:
     def _yarn_site(self) -> Dict[str, str]:
         rm = self._rm()
         host, _ = rm.client_server.address
+        secure: Dict[str, str] = {}
+        if self.security is not None:
+            secure.update(self.security.yarn_site())
+            secure[ADMIN_ENV_KEY] = ",".join(f"{k}={v}" for k, v in self._admin_env().items())
         return {
             "yarn.resourcemanager.hostname": host,
             "yarn.resourcemanager.address": rm.client_address,
             "yarn.resourcemanager.scheduler.address": rm.scheduler_address,
+            **secure,
             **self.settings,
         }

@@ -23,12 +23,13 @@ import tarfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from hadoop_protos import yarn_records_pb2 as pb
 
 from ..conf import Configuration
 from ..errors import PyarnError
+from ..security.tokens import Token
 from .diagnostics import resource_changed
 from .sources import LocalizationError, Source, SourceStatus, open_source
 
@@ -43,12 +44,16 @@ class Localizer:
     """Downloads resources into one NodeManager's local dir.
 
     ``conf`` is the NodeManager's configuration: ``fs.defaultFS`` and the
-    HDFS client settings ``hdfs://`` resources are read with.
+    HDFS client settings ``hdfs://`` resources are read with. With ``tokens_only``
+    (a secure cluster) ``hdfs://`` resources are read with the container's tokens
+    only, never with a Kerberos ticket of this process.
     """
 
-    def __init__(self, local_dir: Path, conf: Optional[Configuration] = None) -> None:
+    def __init__(self, local_dir: Path, conf: Optional[Configuration] = None, *,
+                 tokens_only: bool = False) -> None:
         self.local_dir = local_dir
         self.conf = conf
+        self.tokens_only = tokens_only
         self._lock = threading.Lock()
         self._numbers = itertools.count(10)
         #: (scope directory, source, timestamp, type) -> localized path
@@ -67,11 +72,13 @@ class Localizer:
             return self.user_dir(user) / "filecache"
         return self.app_dir(user, app_id) / "filecache"
 
-    def localize(self, resource: pb.LocalResourceProto, user: str, app_id: str) -> Path:
+    def localize(self, resource: pb.LocalResourceProto, user: str, app_id: str,
+                 tokens: Sequence[Token] = ()) -> Path:
         """The local path of ``resource`` (a file, or the directory an archive was unpacked in),
-        fetched as ``user``."""
+        fetched as ``user`` holding ``tokens`` (the container's)."""
         try:
-            with open_source(resource.resource, user, self.conf) as source:
+            with open_source(resource.resource, user, self.conf, tokens=tokens,
+                             tokens_only=self.tokens_only) as source:
                 return self._localize(source, resource, user, app_id)
         except PyarnError as exc:  # the source's file system refused (permission, connection, ...)
             raise LocalizationError.from_pyarn(exc) from exc

@@ -92,12 +92,18 @@ class NodeManager:
     containers may inherit whitelisted variables from
     (``yarn.nodemanager.env-whitelist``); ``conf`` is the configuration it
     reads ``hdfs://`` resources with (``fs.defaultFS``, the HDFS client settings).
+    ``admin_env`` is set in every container (``yarn.nodemanager.admin-env``).
+
+    With the RM's ``security`` on, its port takes NMTokens at the cluster's QOPs and
+    ``hdfs://`` resources are read with the container's own tokens only (no Kerberos
+    ticket of this process), as a secure NodeManager's localizer does.
     """
 
     def __init__(self, rm: ResourceManager, root: Path, memory_mb: int, vcores: int, *,
                  host: str = "localhost", env: Optional[Mapping[str, str]] = None,
                  env_whitelist: Sequence[str] = launcher.DEFAULT_ENV_WHITELIST, user_home: str = "/home/",
-                 name: str = "pyarn NM", conf: Optional[Configuration] = None) -> None:
+                 name: str = "pyarn NM", conf: Optional[Configuration] = None,
+                 admin_env: Optional[Mapping[str, str]] = None) -> None:
         self.rm = rm
         self.root = root
         self.local_dir = root / "local"
@@ -106,13 +112,15 @@ class NodeManager:
         self.env = dict(os.environ if env is None else env)
         self.env_whitelist = list(env_whitelist)
         self.user_home = user_home
-        self.localizer = Localizer(self.local_dir, conf)
+        self.admin_env = dict(admin_env or {})
+        self.localizer = Localizer(self.local_dir, conf, tokens_only=rm.security is not None)
         self.containers: Dict[ContainerId, NMContainer] = {}
         self._finished_apps: Set[ApplicationId] = set()
         self._lock = threading.Lock()
         self.verifier = NodeTokenVerifier(NodeId(host, 0), rm.nm_secrets, rm.container_secrets)
-        self.server = IpcServer("127.0.0.1", 0, name=name,
-                                auth=ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.verifier))
+        auth = (ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.verifier) if rm.security is None
+                else rm.security.server_auth(None, self.verifier))
+        self.server = IpcServer("127.0.0.1", 0, name=name, auth=auth)
         self.node_id = NodeId(host, self.server.address[1])
         self.verifier.node_id = self.node_id
         #: No web UI runs; port 0 says so wherever YARN shows the NM's HTTP address.
@@ -232,15 +240,16 @@ class NodeManager:
                 return _killed_before_launch(container.kill)
             container.state = "LOCALIZING"
         links: Dict[str, Path] = {}
+        credentials = Credentials.from_bytes(context.tokens, "container tokens") if context.tokens \
+            else Credentials()
         try:
             for entry in context.localResources:
-                links[entry.key] = self.localizer.localize(entry.value, container.user, app)
+                links[entry.key] = self.localizer.localize(entry.value, container.user, app,
+                                                           tokens=list(credentials.tokens.values()))
         except LocalizationError as exc:
             return diag.INVALID, diag.localization_failed(exc.message, exc.java_class)
         launcher.prepare_dirs(work_dir, log_dir)
         tokens = work_dir / "container_tokens"
-        credentials = Credentials.from_bytes(context.tokens, "container tokens") if context.tokens \
-            else Credentials()
         credentials.write_file(tokens)
         env = {e.key: launcher.expand(e.value, log_dir) for e in context.environment}
         env.update(self._nm_vars(container, work_dir, log_dir, tokens))
@@ -270,6 +279,7 @@ class NodeManager:
         """The variables the NM sets, overriding the launch context's (``ContainerLaunch.sanitizeEnv``)."""
         user_dir = self.localizer.user_dir(container.user)
         return {
+            **self.admin_env,
             "HADOOP_TOKEN_FILE_LOCATION": str(tokens),
             "CONTAINER_ID": str(container.container_id),
             "NM_PORT": str(self.node_id.port),

@@ -21,7 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Optional, Set, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
 
 from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as spb
@@ -34,18 +34,24 @@ from hadoop_protos.yarn_protocols_rpc import (
 from ..conf import Configuration
 from ..ipc import AuthMethod, IpcServer, RpcClient, ServerAuth
 from ..security.credentials import Credentials
+from ..security.tokens import Token
 from ..security.user import User
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, NodeId
 from ..yarn.records import ApplicationAttemptState, FinalStatus, Resource
 from . import diagnostics as diag
 from .am_service import ApplicationMasterService
 from .client_service import ClientRMService
+from .delegation import DelegationTokenSecretManager, rm_codec
 from .scheduler import FifoScheduler, Placement
 from .secrets import AMRMTokenSecretManager, ContainerTokenSecretManager, NMTokenSecretManager
 from .state import DEFAULT_QUEUE, ROOT_QUEUE, AppState, RMApp, RMAttempt, RMContainer, RMNode, now_ms
 
 if TYPE_CHECKING:
     from .nm import NodeManager
+    from .security import ClusterSecurity
+
+#: Renews one delegation token as the RM (``TokenRenewer.renew``); raises when it cannot.
+TokenRenewer = Callable[[Token, str], None]
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +75,21 @@ class ResourceManager:
     ``conf`` holds the YARN settings read here (defaults as Hadoop's).
     Call :meth:`start`, attach NodeManagers with :meth:`register_node`,
     and :meth:`stop` at the end.
+
+    ``security`` (a :class:`~pyarn.minicluster.security.ClusterSecurity`) makes it a
+    Kerberized RM: its client port takes KERBEROS and RM delegation tokens, its
+    scheduler port AMRMTokens, both at the cluster's QOPs; callers are known by their
+    short names; submitted delegation tokens must be renewable by the RM
+    (:attr:`token_renewers`, YARN's ``DelegationTokenRenewer``).
     """
 
-    def __init__(self, conf: Configuration, host: str = "127.0.0.1") -> None:
+    def __init__(self, conf: Configuration, host: str = "127.0.0.1", *,
+                 security: Optional[ClusterSecurity] = None) -> None:
         self.conf = conf
         self.host = host
+        self.security = security
+        #: Token kind -> how the RM renews such a token at submission (secure mode only).
+        self.token_renewers: Dict[str, TokenRenewer] = {}
         self.cluster_timestamp = now_ms()
         self.lock = threading.RLock()
         self.apps: Dict[ApplicationId, RMApp] = {}
@@ -91,14 +107,24 @@ class ResourceManager:
         self.container_secrets = ContainerTokenSecretManager(self.cluster_timestamp)
         self._actions = concurrent.futures.ThreadPoolExecutor(max_workers=1,
                                                               thread_name_prefix="pyarn RM actions")
-        self._rpc = RpcClient()
         self._stopping = threading.Event()
         self._monitor = threading.Thread(target=self._monitor_loop, name="pyarn RM monitor", daemon=True)
-        self.client_server = IpcServer(host, 0, name="pyarn RM client")
-        self.client_server.register(APPLICATION_CLIENT_PROTOCOL, ClientRMService(self))
-        self.scheduler_server = IpcServer(
-            host, 0, name="pyarn RM scheduler",
-            auth=ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.amrm_secrets))
+        #: RM delegation tokens (security on), else None.
+        self.rm_tokens: Optional[DelegationTokenSecretManager] = None
+        if security is None:
+            self._rpc = RpcClient()
+            self.client_server = IpcServer(host, 0, name="pyarn RM client")
+            self.client_server.register(APPLICATION_CLIENT_PROTOCOL, ClientRMService(self))
+            scheduler_auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.amrm_secrets)
+        else:
+            self._rpc = RpcClient(security.ipc_settings())
+            self.rm_tokens = DelegationTokenSecretManager(rm_codec(), security.short_name)
+            self.client_server = IpcServer(host, 0, name="pyarn RM client",
+                                           auth=security.server_auth("rm", self.rm_tokens))
+            self.client_server.register(APPLICATION_CLIENT_PROTOCOL,
+                                        security.authorized(ClientRMService(self)))
+            scheduler_auth = security.server_auth(None, self.amrm_secrets)
+        self.scheduler_server = IpcServer(host, 0, name="pyarn RM scheduler", auth=scheduler_auth)
         self.scheduler_server.register(APPLICATION_MASTER_PROTOCOL, ApplicationMasterService(self))
 
     # ------------------------------------------------------------------ lifecycle
@@ -194,8 +220,33 @@ class ResourceManager:
                               f"user {user} to unknown queue: {context.queue}")
                 return
             app.queue = DEFAULT_QUEUE
+            failure = self._renew_tokens(app)
+            if failure is not None:
+                self._end_app(app, AppState.FAILED, FinalStatus.FAILED, failure)
+                return
             app.state = AppState.ACCEPTED
             self._start_attempt(app)
+
+    def _renew_tokens(self, app: RMApp) -> Optional[str]:
+        """YARN's ``DelegationTokenRenewer`` at submission (secure mode): each delegation token in the
+        AM's credentials must be renewable by the RM; the diagnostics of the first that is not."""
+        if self.security is None or not self.token_renewers or not app.context.am_container_spec.tokens:
+            return None
+        try:
+            credentials = Credentials.from_bytes(app.context.am_container_spec.tokens, "the AM's tokens")
+        except Exception as exc:  # validation let it through: report it as YARN would
+            return f"Failed to parse the credentials of {app.app_id}: {exc}"
+        renewer = self.security.service_user("rm")
+        tokens: List[Token] = list(credentials.tokens.values())
+        for token in tokens:
+            renew = self.token_renewers.get(token.kind)
+            if renew is None:
+                continue
+            try:
+                renew(token, renewer)
+            except Exception as exc:
+                return f"Failed to renew token: {describe_token(token)}: {exc}"
+        return None
 
     def kill(self, app: RMApp, user: str, address: str, message: Optional[str]) -> bool:
         """``forceKillApplication``; returns ``is_kill_completed`` as YARN does (True for unmanaged AMs)."""
@@ -538,3 +589,19 @@ def _take_over(attempt: RMAttempt, previous: RMAttempt) -> None:
     resent = list(last.completed_container_statuses) if last is not None else []
     attempt.finished_statuses = resent + previous.finished_statuses
     previous.finished_statuses = []
+
+
+def describe_token(token: Token) -> str:
+    """``Token.toString``: ``Kind: ..., Service: ..., Ident: ...``."""
+    from ..security.writable import DelegationTokenIdentifier, WritableError
+
+    ident = token.identifier.hex()
+    try:
+        parsed = DelegationTokenIdentifier.from_bytes(token.identifier)
+        ident = (f"(token for {parsed.owner.split('@')[0]}: {token.kind} owner={parsed.owner}, "
+                 f"renewer={parsed.renewer}, realUser={parsed.real_user}, issueDate={parsed.issue_date}, "
+                 f"maxDate={parsed.max_date}, sequenceNumber={parsed.sequence_number}, "
+                 f"masterKeyId={parsed.master_key_id})")
+    except (WritableError, ValueError):
+        pass
+    return f"Kind: {token.kind}, Service: {token.service}, Ident: {ident}"

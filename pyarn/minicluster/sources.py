@@ -15,7 +15,7 @@ import shutil
 import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional, cast
+from typing import BinaryIO, Iterator, List, Optional, Sequence, cast
 
 import attrs
 
@@ -24,6 +24,10 @@ from hadoop_protos import yarn_records_pb2 as pb
 from ..conf import Configuration
 from ..errors import PyarnError, java_class_of
 from ..hdfs import HDFS
+from ..hdfs.namenode import NameNodeClient
+from ..ipc import IpcSettings, RpcClient
+from ..security.tokens import Token
+from ..security.user import User
 
 __all__ = ["LocalizationError", "Source", "SourceStatus", "LocalSource", "HdfsSource", "open_source",
            "url_text"]
@@ -160,11 +164,13 @@ class LocalSource(Source):
 
 
 class HdfsSource(Source):
-    """An ``hdfs://`` resource, read through ``fs`` (a :class:`pyarn.hdfs.HDFS`, closed with the source)."""
+    """An ``hdfs://`` resource, read through ``fs`` (a :class:`pyarn.hdfs.HDFS`, closed with the source,
+    as is ``rpc``, the connections it was given)."""
 
-    def __init__(self, fs: HDFS, path: str, text: str) -> None:
+    def __init__(self, fs: HDFS, path: str, text: str, rpc=None) -> None:
         super().__init__(path, text)
         self.fs = fs
+        self.rpc = rpc
 
     def missing_message(self) -> str:
         return f"File does not exist: {self.text}"  # DistributedFileSystem's words
@@ -184,11 +190,16 @@ class HdfsSource(Source):
 
     def close(self) -> None:
         self.fs.close()
+        if self.rpc is not None:
+            self.rpc.close()
 
 
-def open_source(url: pb.URLProto, user: str, conf: Optional[Configuration]) -> Source:
+def open_source(url: pb.URLProto, user: str, conf: Optional[Configuration], *, tokens: Sequence[Token] = (),
+                tokens_only: bool = False) -> Source:
     """The source of ``url``; ``conf`` is the NodeManager's configuration (``fs.defaultFS``, HDFS
-    addresses). ``hdfs://`` resources are read as ``user``."""
+    addresses). ``hdfs://`` resources are read as ``user``; with ``tokens_only`` (a secure
+    cluster) holding ``tokens`` and nothing else: a NameNode that wants Kerberos finds no
+    ticket (a secure NodeManager's localizer has only the application's tokens)."""
     text = url_text(url)
     scheme = url.scheme or "file"
     if scheme.lower() == "file":
@@ -203,8 +214,27 @@ def open_source(url: pb.URLProto, user: str, conf: Optional[Configuration]) -> S
         uri = conf.get_str("fs.defaultFS", "file:///")
         if not uri.lower().startswith("hdfs://"):
             raise LocalizationError(f"Incomplete HDFS URI, no host: {text}")
+    rpc = None
     try:
-        fs = HDFS(conf=conf, uri=uri, user=user)
+        if tokens_only:
+            rpc = _tokens_only_rpc(conf)
+            namenode = NameNodeClient.from_conf(conf, uri, user=User(user, tokens=tokens), rpc=rpc)
+            fs = HDFS(conf=conf, uri=uri, user=namenode.user, namenode=namenode)
+        else:
+            fs = HDFS(conf=conf, uri=uri, user=user)
     except PyarnError as exc:
+        if rpc is not None:
+            rpc.close()
         raise LocalizationError.from_pyarn(exc) from exc
-    return HdfsSource(fs, posixpath.normpath(url.file or "/"), text)
+    return HdfsSource(fs, posixpath.normpath(url.file or "/"), text, rpc)
+
+
+#: A ticket cache that is never there: a tokens-only client finds no Kerberos ticket.
+_NO_TICKET = "MEMORY:pyarn-minicluster-localizer-no-ticket"
+
+
+def _tokens_only_rpc(conf: Configuration) -> RpcClient:
+    """Connections that authenticate with a token or not at all: a Kerberos offer finds no ticket."""
+    from ..security.kerberos import KerberosCredentials
+
+    return RpcClient(IpcSettings.from_conf(conf), kerberos=KerberosCredentials("", ccache=_NO_TICKET))

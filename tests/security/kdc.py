@@ -28,8 +28,11 @@ import pytest
 REALM = "PYARN.TEST"
 #: The service principal pyarn's own test servers run as (the host part is what 127.0.0.1 resolves to).
 SERVICE = "pyarn/localhost"
-#: A second service, for "the server is not who the configuration says" tests.
+#: A second service, for "the server is not who the configuration says" tests; the mini cluster's RM.
 OTHER_SERVICE = "rm/localhost"
+#: The mini cluster's ResourceManager and NameNode (Hadoop's per-service principals).
+RM_SERVICE = OTHER_SERVICE
+NN_SERVICE = "nn/localhost"
 USER = "alice"
 OTHER_USER = "bob"
 _SBIN = ("/usr/sbin", "/usr/local/sbin", "/sbin")
@@ -149,7 +152,7 @@ class TestKdc:
         """Create the realm and its principals, start the KDC, wait until it answers."""
         self._write_configs()
         self._run("kdb5_util", "create", "-s", "-r", self.realm, "-P", os.urandom(12).hex())
-        for name in (SERVICE, OTHER_SERVICE, USER, OTHER_USER):
+        for name in (SERVICE, RM_SERVICE, NN_SERVICE, USER, OTHER_USER):
             self.add_principal(name)
         self.process = subprocess.Popen([_tool("krb5kdc") or "krb5kdc", "-n", "-r", self.realm], env=self.env,
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -194,6 +197,18 @@ class TestKdc:
 
     def keytab(self, name: str) -> Path:
         return self.keytabs / (name.replace("/", "_") + ".keytab")
+
+    def merged_keytab(self, *names: str) -> Path:
+        """One keytab holding the keys of ``names`` (their keytabs' entries, keys unchanged)."""
+        target = self.keytabs / ("+".join(n.replace("/", "_") for n in names) + ".keytab")
+        if not target.exists():
+            entries = []
+            for name in names:
+                data = self.keytab(name).read_bytes()
+                assert data[:2] == b"\x05\x02", f"{name}: not a version 2 keytab"
+                entries.append(data[2:])
+            target.write_bytes(b"\x05\x02" + b"".join(entries))
+        return target
 
     def kinit(self, name: str, ccache: Path, *, lifetime: Optional[str] = None) -> str:
         """Get a TGT for ``name`` from its keytab into ``ccache``; returns the ``KRB5CCNAME`` value."""

@@ -9,6 +9,14 @@ stored; acks carry both ``reply`` and ``flag`` like Hadoop 2.7+; packets are
 forwarded down the pipeline; at the end the replica is finalized and reported
 to the NameNode). Wire formats come from :mod:`pyarn.hdfs.datatransfer`.
 
+With block tokens on (the NameNode's ``block_tokens``, ``dfs.block.access.token.enable``)
+every READ_BLOCK, WRITE_BLOCK and BLOCK_CHECKSUM must carry a valid token for its block
+and access mode, or is answered ``ERROR_ACCESS_TOKEN`` (``DataXceiver.checkAccess``).
+With ``protection`` (``dfs.data.transfer.protection``) every connection first goes
+through the DataTransfer SASL handshake (:mod:`.transfer_sasl`), and so does the
+connection to the next DataNode of a pipeline; without, it speaks no SASL, as a secure
+DataNode on a privileged port.
+
 A peer that sends bad bytes has its connection closed with a log line; the
 server goes on.
 """
@@ -23,12 +31,13 @@ import socket
 import threading
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Set, Tuple, TypeVar
+from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from google.protobuf.message import Message
 
 from hadoop_protos import datatransfer_pb2 as dt
 from hadoop_protos import hdfs_pb2
+from pyarn.errors import InvalidTokenError, PyarnError
 from pyarn.hdfs.blocks import block_name
 from pyarn.hdfs.checksum import ChecksumError, ChecksumType, DataChecksum
 from pyarn.hdfs.datatransfer import (
@@ -47,7 +56,9 @@ from pyarn.hdfs.datatransfer import (
     status_name,
     xfer_addr,
 )
+from pyarn.ipc.constants import Qop
 
+from .blocktokens import READ, WRITE
 from .storage import Replica, Storage, StorageError
 
 __all__ = ["DataNode"]
@@ -62,6 +73,10 @@ SOCKET_TIMEOUT = 60.0
 #: ``BlockSender``'s packet size with ``transferTo``: 64 KiB of data.
 READ_PACKET_DATA = 64 * 1024
 _RECV_SIZE = 256 * 1024
+
+
+class HandshakeFailed(DataTransferError):
+    """A client did not get through the DataTransfer SASL handshake (it was told why, if it could be)."""
 
 
 class _PeerClosed(Exception):
@@ -99,11 +114,23 @@ class DataNode:
 
     ``namenode`` is the in-process :class:`~.namenode.NameNode` (anything with
     ``register_datanode``, ``unregister_datanode`` and ``block_received``).
+    ``protection``: the QOPs of ``dfs.data.transfer.protection`` (needs the NameNode's
+    block tokens), most preferred first; empty for no DataTransfer SASL.
     """
 
-    def __init__(self, directory: Path, namenode, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, directory: Path, namenode, host: str = "127.0.0.1", port: int = 0, *,
+                 protection: Sequence[Qop] = ()) -> None:
         self.directory = Path(directory)
         self.namenode = namenode
+        self.sasl = None
+        if protection:
+            from .transfer_sasl import SaslTransferServer  # the client's SASL pieces, only when asked for
+
+            block_tokens = getattr(namenode, "block_tokens", None)
+            if block_tokens is None:
+                raise ValueError("a DataNode with dfs.data.transfer.protection needs the NameNode's block "
+                                 "tokens (dfs.block.access.token.enable)")
+            self.sasl = SaslTransferServer(protection, block_tokens)
         self.host = host
         self.datanode_uuid = str(uuid.uuid4())
         self.storage_id = f"DS-{uuid.uuid4()}"
@@ -215,11 +242,15 @@ class DataNode:
 
     # -- connections -------------------------------------------------------------------------
 
-    def _serve(self, sock: socket.socket, peer: Tuple[str, int]) -> None:
-        stream = _Stream(sock)
+    def _serve(self, raw: socket.socket, peer: Tuple[str, int]) -> None:
         where = f"{peer[0]}:{peer[1]}"
+        sock = raw
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.sasl is not None:
+                raw.settimeout(SOCKET_TIMEOUT)
+                sock = self.sasl.handshake(raw)  # type: ignore[assignment]
+            stream = _Stream(sock)
             first = True
             while not self._stopping:
                 sock.settimeout(SOCKET_TIMEOUT if first else KEEPALIVE_TIMEOUT)
@@ -243,6 +274,8 @@ class DataNode:
                     return
         except (_PeerClosed, socket.timeout):
             pass
+        except HandshakeFailed as exc:
+            log.info("%r: no SASL from %s: %s", self, where, exc)
         except (DataTransferError, ValueError) as exc:
             log.warning("%r: closing the connection from %s: bad bytes from the peer: %s", self, where, exc)
         except StorageError as exc:
@@ -253,9 +286,11 @@ class DataNode:
             log.exception("%r: serving %s failed", self, where)
         finally:
             with self._lock:
-                self._connections.discard(sock)
+                self._connections.discard(raw)
             with contextlib.suppress(OSError):
                 sock.close()
+            with contextlib.suppress(OSError):
+                raw.close()
 
     @staticmethod
     def _respond(sock: socket.socket, status: int, message: str = "", **fields) -> None:
@@ -264,6 +299,23 @@ class DataNode:
             response.message = message
         sock.sendall(encode_delimited(response))
 
+    def _access_denied(self, sock: socket.socket, token, block, mode: str, op: str,
+                       reply: bool = True) -> bool:
+        """``DataXceiver.checkAccess``: False when block tokens are on and ``token`` does not allow
+        ``mode`` on ``block`` (the peer is told ``ERROR_ACCESS_TOKEN`` when ``reply``)."""
+        manager = getattr(self.namenode, "block_tokens", None)
+        if manager is None:
+            return False
+        try:
+            manager.check(token, block, mode)
+            return False
+        except InvalidTokenError as exc:
+            log.warning("%r: Block token verification failed: op=%s, message=%s", self, op, exc)
+            if reply:
+                fields = {"firstBadLink": self.xfer_address} if mode == WRITE else {}
+                self._respond(sock, Status.ERROR_ACCESS_TOKEN, **fields)
+            return True
+
     # -- READ_BLOCK ----------------------------------------------------------------------------
 
     def _read_block(self, stream: _Stream, op: dt.OpReadBlockProto) -> bool:
@@ -271,6 +323,8 @@ class DataNode:
         sock = stream.sock
         block = op.header.baseHeader.block
         name = block_name(block)
+        if self._access_denied(sock, op.header.baseHeader.token, block, READ, "READ_BLOCK"):
+            return False
         replica = self.storage.get(block.blockId)
         try:
             if replica is None or replica.abandoned:
@@ -318,6 +372,8 @@ class DataNode:
         """The MD5 of a replica's chunk CRCs (``BlockChecksumHelper``'s MD5CRC, for ``getFileChecksum``)."""
         block = op.header.block
         name = block_name(block)
+        if self._access_denied(sock, op.header.token, block, READ, "BLOCK_CHECKSUM"):
+            return
         replica = self.storage.get(block.blockId)
         if op.HasField("blockChecksumOptions") and \
                 op.blockChecksumOptions.blockChecksumType != hdfs_pb2.MD5CRC:
@@ -347,6 +403,8 @@ class DataNode:
         block = op.header.baseHeader.block
         name = block_name(block)
         is_client = bool(op.header.clientName)
+        if self._access_denied(sock, op.header.baseHeader.token, block, WRITE, "WRITE_BLOCK", is_client):
+            return
         try:
             replica = self._open_replica(op)
         except (StorageError, ValueError, OSError) as exc:
@@ -406,6 +464,12 @@ class DataNode:
         except OSError as exc:
             log.info("%r: cannot reach the next DataNode %s: %s", self, address, exc)
             return None, Status.ERROR, address
+        if self.sasl is not None:
+            try:
+                sock = self.sasl.secure_mirror(sock, target, op.header.baseHeader.token)  # type: ignore[assignment]
+            except (OSError, PyarnError) as exc:  # the socket is closed
+                log.info("%r: the SASL handshake with the next DataNode %s failed: %s", self, address, exc)
+                return None, Status.ERROR, address
         mirror = _Stream(sock)
         try:
             sock.sendall(encode_op(Op.WRITE_BLOCK, forwarded))

@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
+from pyarn.ipc.constants import Qop
+
 from .datanode import DataNode
 from .namenode import NameNode
 
@@ -19,18 +21,23 @@ class MiniHDFS:
     Blocks live under ``<workdir>/dn<i>``; the namespace lives in memory and
     is gone after :meth:`stop`. ``replication`` defaults to
     ``min(3, datanodes)``. Other keyword arguments go to the NameNode
-    (``block_size``, ``min_block_size``, ``superuser``, ``groups``, ``ls_limit``, ...).
+    (``block_size``, ``min_block_size``, ``superuser``, ``groups``, ``ls_limit``,
+    ``security`` for a Kerberized HDFS, ...). ``data_transfer_protection``: the QOPs of
+    ``dfs.data.transfer.protection`` the DataNodes ask for (DataTransfer SASL; needs block
+    tokens), none by default.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self, workdir: Union[str, Path], datanodes: int = 1, host: str = "127.0.0.1", *,
-                 namenode_port: int = 0, replication: Optional[int] = None, **namenode_options) -> None:
+                 namenode_port: int = 0, replication: Optional[int] = None,
+                 data_transfer_protection: Sequence[Qop] = (), **namenode_options) -> None:
         if datanodes < 1:
             raise ValueError(f"a MiniHDFS needs at least one DataNode, got {datanodes}")
         self.workdir = Path(workdir)
         self.host = host
         self._datanode_count = datanodes
+        self.data_transfer_protection = tuple(data_transfer_protection)
         self.namenode = NameNode(host, namenode_port, replication=replication or min(3, datanodes),
                                  **namenode_options)
         self.datanodes: List[DataNode] = []
@@ -46,7 +53,8 @@ class MiniHDFS:
         self._started = True
         try:
             for index in range(self._datanode_count):
-                self.datanodes.append(DataNode(self._datanode_dir(index), self.namenode, self.host).start())
+                self.datanodes.append(DataNode(self._datanode_dir(index), self.namenode, self.host,
+                                               protection=self.data_transfer_protection).start())
         except BaseException:
             self.stop()
             raise
@@ -88,12 +96,22 @@ class MiniHDFS:
 
     def core_site(self) -> Dict[str, str]:
         """``core-site.xml`` properties a client needs."""
+        security = self.namenode.security
+        if security is not None:
+            return {"fs.defaultFS": self.default_fs, **security.core_site()}
         return {"fs.defaultFS": self.default_fs, "hadoop.security.authentication": "simple"}
 
     def hdfs_site(self) -> Dict[str, str]:
         """``hdfs-site.xml`` properties a client needs (and the DataNodes' data directories)."""
         namenode = self.namenode
+        secure = namenode.security.hdfs_site() if namenode.security is not None else {}
+        if namenode.block_tokens is not None:
+            secure["dfs.block.access.token.enable"] = "true"
+        if self.data_transfer_protection:
+            names = {Qop.AUTH: "authentication", Qop.AUTH_INT: "integrity", Qop.AUTH_CONF: "privacy"}
+            secure["dfs.data.transfer.protection"] = ",".join(names[q] for q in self.data_transfer_protection)
         return {
+            **secure,
             "dfs.namenode.rpc-address": self.namenode_address,
             "dfs.replication": str(namenode.replication),
             "dfs.blocksize": str(namenode.block_size),

@@ -15,17 +15,22 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from hadoop_protos import acl_pb2, encryption_pb2, hdfs_pb2, security_pb2
 from hadoop_protos import client_namenode_pb2 as cn
 from hadoop_protos.client_namenode_rpc import CLIENT_NAMENODE_PROTOCOL
 from pyarn.errors import RemoteError
-from pyarn.ipc import CallContext, IpcServer
+from pyarn.ipc import AuthMethod, CallContext, IpcServer
+from pyarn.security.tokens import Token
 from pyarn.security.user import User
 
+from ..delegation import RENEW_INTERVAL_MS, DelegationTokenSecretManager, hdfs_codec
 from . import errors
 from .blockmanager import BlockManager, DatanodeDescriptor, DataNodeHandle
+from .blocktokens import READ as READ_ACCESS
+from .blocktokens import WRITE as WRITE_ACCESS
+from .blocktokens import BlockTokenSecretManager
 from .leases import LeaseManager
 from .namespace import (
     ROOT_INODE_ID,
@@ -38,6 +43,9 @@ from .namespace import (
     split_path,
 )
 from .permissions import ALL, READ, READ_EXECUTE, WRITE, GroupMapping, PermissionChecker
+
+if TYPE_CHECKING:
+    from ..security import ClusterSecurity
 
 __all__ = ["NameNode", "STORAGE_POLICIES"]
 
@@ -77,19 +85,32 @@ def _absolute(src: str) -> None:
 class NameNode:
     """The namespace, leases and block map, served over ClientNamenodeProtocol.
 
-    ``superuser`` (default: the user running it) and members of
+    ``superuser`` (default: the user running it, or with ``security`` the short
+    name of the NameNode's principal, ``hdfs``) and members of
     ``supergroup`` pass every permission check. ``groups`` overrides the
     host's user database for the named users. ``replication`` and
     ``block_size`` are the server defaults; ``min_block_size`` is
     ``dfs.namenode.fs-limits.min-block-size``; ``ls_limit`` is ``dfs.ls.limit``.
+
+    ``security`` (a :class:`~pyarn.minicluster.security.ClusterSecurity`) makes it a
+    Kerberized NameNode: KERBEROS and TOKEN (``HDFS_DELEGATION_TOKEN``) at the cluster's
+    QOPs, short user names by auth_to_local, real delegation tokens
+    (``getDelegationToken``, ``renewDelegationToken``, ``cancelDelegationToken``) and,
+    unless ``block_tokens`` is False, block access tokens the DataNodes check.
+    ``token_renew_interval_ms`` is ``dfs.namenode.delegation.token.renew-interval``.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, superuser: Optional[str] = None,
                  supergroup: str = "supergroup", replication: int = 3, block_size: int = 128 * MIB,
                  min_block_size: int = MIB, bytes_per_checksum: int = 512, write_packet_size: int = 65536,
                  ls_limit: int = 1000, groups: Optional[Dict[str, Sequence[str]]] = None,
-                 lease_soft_limit: float = 60.0, lease_hard_limit: float = 1200.0) -> None:
-        self.superuser = superuser or User.current().name
+                 lease_soft_limit: float = 60.0, lease_hard_limit: float = 1200.0,
+                 security: Optional[ClusterSecurity] = None, block_tokens: Optional[bool] = None,
+                 token_renew_interval_ms: int = RENEW_INTERVAL_MS) -> None:
+        self.security = security
+        if superuser is None:
+            superuser = security.service_user("nn") if security is not None else User.current().name
+        self.superuser = superuser
         self.supergroup = supergroup
         self.replication = replication
         self.block_size = block_size
@@ -105,8 +126,23 @@ class NameNode:
         self.root = INodeDirectory(ROOT_INODE_ID, "", 0o755, self.superuser, supergroup, now_ms())
         self._inodes: Dict[int, INode] = {ROOT_INODE_ID: self.root}
         self._next_inode_id = ROOT_INODE_ID + 1
-        self.server = IpcServer(host, port, name="pyarn mini NameNode")
-        self.server.register(CLIENT_NAMENODE_PROTOCOL, self)
+        #: The delegation token secret manager (security on), else None.
+        self.tokens: Optional[DelegationTokenSecretManager] = None
+        #: The block key the DataNodes check block tokens with (``dfs.block.access.token.enable``), or None.
+        self.block_tokens: Optional[BlockTokenSecretManager] = None
+        if security is None:
+            if block_tokens:
+                self.block_tokens = BlockTokenSecretManager(self.pool_id)
+            self.server = IpcServer(host, port, name="pyarn mini NameNode")
+            self.server.register(CLIENT_NAMENODE_PROTOCOL, self)
+        else:
+            self.tokens = DelegationTokenSecretManager(hdfs_codec(), security.short_name,
+                                                       renew_interval_ms=token_renew_interval_ms)
+            if block_tokens is None or block_tokens:
+                self.block_tokens = BlockTokenSecretManager(self.pool_id)
+            self.server = IpcServer(host, port, name="pyarn mini NameNode",
+                                    auth=security.server_auth("nn", self.tokens))
+            self.server.register(CLIENT_NAMENODE_PROTOCOL, security.authorized(self))
 
     # -- life cycle --------------------------------------------------------------------
 
@@ -271,8 +307,10 @@ class NameNode:
                 status.locations.CopyFrom(self._located_blocks(node, 0, 1 << 62))
         return status
 
-    def _located_blocks(self, file: INodeFile, offset: int, length: int) -> hdfs_pb2.LocatedBlocksProto:
-        """``BlockManager.createLocatedBlocks``."""
+    def _located_blocks(self, file: INodeFile, offset: int, length: int,
+                        user: Optional[str] = None) -> hdfs_pb2.LocatedBlocksProto:
+        """``BlockManager.createLocatedBlocks``; with ``user``, each block carries a READ block token
+        for that user (when block tokens are on)."""
         blocks = file.blocks
         size = file.length_without_uc_block()
         result = hdfs_pb2.LocatedBlocksProto(fileLength=size, underConstruction=file.under_construction,
@@ -289,16 +327,25 @@ class NameNode:
         if not (count and index == count):
             end = offset + length
             while True:
-                result.blocks.append(self.blocks.located(blocks[index], position))
+                result.blocks.append(self._signed(self.blocks.located(blocks[index], position), user,
+                                                  READ_ACCESS))
                 position += blocks[index].num_bytes
                 index += 1
                 if not (position < end and index < len(blocks)):
                     break
         last = blocks[-1]
         last_position = size - last.num_bytes if last.complete else size
-        result.lastBlock.CopyFrom(self.blocks.located(last, last_position))
+        result.lastBlock.CopyFrom(self._signed(self.blocks.located(last, last_position), user, READ_ACCESS))
         result.isLastBlockComplete = last.complete
         return result
+
+    def _signed(self, located: hdfs_pb2.LocatedBlockProto, user: Optional[str],
+                mode: str = WRITE_ACCESS) -> hdfs_pb2.LocatedBlockProto:
+        """``BlockManager.setBlockToken``: ``located`` with a block token for ``user`` and ``mode``."""
+        if self.block_tokens is not None and user is not None:
+            located.blockToken.CopyFrom(self.block_tokens.token(
+                user, located.b.blockId, (mode,), list(located.storageTypes), list(located.storageIDs)))
+        return located
 
     # -- leases ----------------------------------------------------------------------------
 
@@ -441,7 +488,7 @@ class NameNode:
             if now > file.atime + ACCESS_TIME_PRECISION:
                 file.atime = now
             return cn.GetBlockLocationsResponseProto(
-                locations=self._located_blocks(file, request.offset, request.length))
+                locations=self._located_blocks(file, request.offset, request.length, ctx.user.name))
 
     def getContentSummary(self, request: cn.GetContentSummaryRequestProto,
                           ctx: CallContext) -> cn.GetContentSummaryResponseProto:
@@ -523,8 +570,43 @@ class NameNode:
 
     def getDelegationToken(self, request: security_pb2.GetDelegationTokenRequestProto,
                            ctx: CallContext) -> security_pb2.GetDelegationTokenResponseProto:
-        # With security off a real NameNode runs no token secret manager and returns no token.
-        return security_pb2.GetDelegationTokenResponseProto()
+        """A token of the caller (its full principal), renewable by ``renewer`` (stored as its short
+        name); only over Kerberos. With security off a real NameNode runs no token secret manager
+        and returns no token."""
+        if self.tokens is None:
+            return security_pb2.GetDelegationTokenResponseProto()
+        self._kerberos_only(ctx, "issued")
+        principal = getattr(ctx, "principal", "") or ctx.user.name
+        real = getattr(ctx, "real_principal", None)
+        token = self.tokens.create_token(principal, request.renewer, real)
+        return security_pb2.GetDelegationTokenResponseProto(token=token.to_proto())
+
+    def renewDelegationToken(self, request: security_pb2.RenewDelegationTokenRequestProto,
+                             ctx: CallContext) -> security_pb2.RenewDelegationTokenResponseProto:
+        """Renew a token for its renewer (over Kerberos); the new expiry time in ms."""
+        manager = self._token_manager()
+        self._kerberos_only(ctx, "renewed")
+        expiry = manager.renew(Token.from_proto(request.token), ctx.user.name)
+        return security_pb2.RenewDelegationTokenResponseProto(newExpiryTime=expiry)
+
+    def cancelDelegationToken(self, request: security_pb2.CancelDelegationTokenRequestProto,
+                              ctx: CallContext) -> security_pb2.CancelDelegationTokenResponseProto:
+        """Cancel a token (its owner or renewer may)."""
+        caller = getattr(ctx, "principal", "") or ctx.user.name
+        self._token_manager().cancel(Token.from_proto(request.token), caller)
+        return security_pb2.CancelDelegationTokenResponseProto()
+
+    def _token_manager(self) -> DelegationTokenSecretManager:
+        if self.tokens is None:
+            raise errors.io_error("Delegation Token can be issued only with kerberos or web authentication "
+                                  "(security is off on this NameNode)")
+        return self.tokens
+
+    @staticmethod
+    def _kerberos_only(ctx: CallContext, what: str) -> None:
+        """``FSNamesystem.isAllowedDelegationTokenOp``: not over a token connection."""
+        if ctx.auth_method is not AuthMethod.KERBEROS:
+            raise errors.io_error(f"Delegation Token can be {what} only with kerberos or web authentication")
 
     def setSafeMode(self, request: cn.SetSafeModeRequestProto,
                     ctx: CallContext) -> cn.SetSafeModeResponseProto:
@@ -811,6 +893,7 @@ class NameNode:
 
     def append(self, request: cn.AppendRequestProto, ctx: CallContext) -> cn.AppendResponseProto:
         src, holder, machine = request.src, request.clientName, ctx.remote_address[0]
+        user = ctx.user.name
         with self._lock:
             self._expire_leases()
             iip = self._resolve_existing(src)
@@ -831,14 +914,14 @@ class NameNode:
             if last is not None and request.flag & _NEW_BLOCK:
                 # the client starts a new block, passing this one as 'previous'
                 offset = node.length() - last.num_bytes
-                response.block.CopyFrom(self.blocks.located(last, offset, nodes=()))
+                response.block.CopyFrom(self._signed(self.blocks.located(last, offset, nodes=()), user))
             elif last is not None and last.num_bytes < node.block_size:
                 # reopen the partial last block: the client appends to it through a new pipeline
                 last.expected = last.good_replicas() or list(last.replicas)
                 last.replicas.clear()
                 last.committed = last.complete = False
                 offset = node.length() - last.num_bytes
-                response.block.CopyFrom(self.blocks.located(last, offset))
+                response.block.CopyFrom(self._signed(self.blocks.located(last, offset), user))
             response.stat.CopyFrom(self._status(node))
             return response
 
@@ -855,7 +938,8 @@ class NameNode:
                     or (previous is not None and penultimate == previous.blockId)):
                 # a retried addBlock: hand out the block allocated the first time
                 offset = file.length() - last.num_bytes
-                return cn.AddBlockResponseProto(block=self.blocks.located(last, offset))
+                return cn.AddBlockResponseProto(block=self._signed(self.blocks.located(last, offset),
+                                                                   ctx.user.name))
             at_boundary = previous is None and last is not None and last.complete and \
                 last.num_bytes >= file.block_size  # the first block of an append at a block boundary
             if not at_boundary and ((previous is None) != (last is None) or (
@@ -871,7 +955,8 @@ class NameNode:
             targets = self.blocks.choose_targets(src, file.replication, exclude, request.favoredNodes)
             offset = file.length()
             block = self.blocks.allocate(file, targets)
-            return cn.AddBlockResponseProto(block=self.blocks.located(block, offset, targets))
+            return cn.AddBlockResponseProto(block=self._signed(self.blocks.located(block, offset, targets),
+                                                               ctx.user.name))
 
     def complete(self, request: cn.CompleteRequestProto, ctx: CallContext) -> cn.CompleteResponseProto:
         src, holder = request.src, request.clientName
@@ -943,7 +1028,8 @@ class NameNode:
             file = block.file
             assert file is not None
             offset = sum(b.num_bytes for b in file.blocks[:file.blocks.index(block)])
-            return cn.UpdateBlockForPipelineResponseProto(block=self.blocks.located(block, offset))
+            return cn.UpdateBlockForPipelineResponseProto(
+                block=self._signed(self.blocks.located(block, offset), ctx.user.name))
 
     def updatePipeline(self, request: cn.UpdatePipelineRequestProto,
                        ctx: CallContext) -> cn.UpdatePipelineResponseProto:
