@@ -25,10 +25,11 @@ from hadoop_protos import pyarn_pb2 as pb
 from hadoop_protos.pyarn_rpc import PYARN_APP_MASTER
 from pyarn.am.kvstore import KeyValueStore
 from pyarn.am.scheduler import Scheduler
-from pyarn.am.security import AppSecretManager, new_secret
+from pyarn.am.security import AppSecretManager
 from pyarn.am.service import AppMasterHandler
 from pyarn.am.staging import clean_staging
 from pyarn.app_client import ApplicationClient
+from pyarn.application.security import new_secret
 from pyarn.conf import Configuration
 from pyarn.ipc import IpcServer, ServerAuth
 from pyarn.ipc.constants import AuthMethod
@@ -113,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                 print(f"{label:28} store threads={threads}: {rate:10.0f} puts/s")
             secret = new_secret()
             auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=AppSecretManager(APP_ID, secret))
-            with IpcServer(auth=auth, handler_threads=64) as server:
+            with IpcServer(auth=auth, handler_threads=handler.handler_threads) as server:
                 server.register(PYARN_APP_MASTER, handler)
                 clients: List[ApplicationClient] = []
 

@@ -11,23 +11,40 @@ secret the submitter saved. Inside a container of the application::
 
 Calls go over Hadoop IPC to the AM's ``pyarn.am.ApplicationMasterProtocol``,
 authenticated with the application's token.
+
+A new attempt of the AM may listen elsewhere than the one whose address a
+client was given (another host, or another port): when the AM cannot be
+reached, the client looks its address up again in the ResourceManager's
+application report (waiting for a new attempt to register), and makes the
+call once more there. ``Client.connect`` gives its clients that lookup; in a
+container, ``from_current`` reaches the ResourceManager with the
+configuration the application was submitted with (``PYARN_CONF_DIR``), or
+the one in ``YARN_CONF_DIR``/``HADOOP_CONF_DIR``.
 """
 from __future__ import annotations
 
+import logging
 import os
-from typing import Any, Iterable, List, Mapping, Optional, Union
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Union
 
 from google.protobuf.message import Message
 
 from hadoop_protos import pyarn_pb2 as pb
 from hadoop_protos.pyarn_rpc import PYARN_APP_MASTER
 
-from .am.environment import AM_ADDRESS_ENV, APPLICATION_ID_ENV, CONTAINER_ID_ENV
-from .am.errors import InvalidRequestError
-from .am.kv import KeyValueStore
-from .am.records import Container, ContainerState
-from .am.security import SECRET_ALIAS, TOKEN_KIND, app_token
-from .errors import PyarnError
+from .application.environment import AM_ADDRESS_ENV, APPLICATION_ID_ENV, CONF_DIR_ENV, CONTAINER_ID_ENV
+from .application.errors import InvalidRequestError
+from .application.kv import KeyValueStore
+from .application.records import Container, ContainerState
+from .application.security import SECRET_ALIAS, TOKEN_KIND, app_token
+from .errors import (
+    ConnectFailedError,
+    ConnectionClosedError,
+    FailoverExhaustedError,
+    PyarnError,
+    RpcTimeoutError,
+)
 from .ipc import FailoverProxy, IpcSettings, RetryPolicy, RpcClient
 from .ipc.client import DEFAULT_TIMEOUT, AddressLike, format_address, parse_address
 from .security.credentials import Credentials
@@ -37,33 +54,98 @@ from .spec import ApplicationSpec
 from .yarn.ids import ApplicationId
 from .yarn.records import FinalStatus
 
-__all__ = ["ApplicationClient", "InvalidRequestError"]
+if TYPE_CHECKING:
+    from .conf import Configuration
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ApplicationClient", "InvalidRequestError", "Locate", "RmLocator", "RELOCATE_TIMEOUT"]
 
 #: Retries of calls whose connection failed (the AM may be briefly busy or restarting).
 _POLICY = RetryPolicy(max_attempts=4, sleep_base=0.5, sleep_max=4.0)
+#: Retries of the ResourceManager while looking the AM up (its own defaults wait up to 15 minutes).
+_RM_POLICY = RetryPolicy(max_attempts=6, sleep_base=0.5, sleep_max=4.0)
+#: How long a lookup waits for a new attempt of the AM to register, in seconds.
+RELOCATE_TIMEOUT = 60.0
+#: The errors of a call that found no AM at the address: it never ran or the AM went away.
+_UNREACHABLE = (ConnectFailedError, ConnectionClosedError, RpcTimeoutError)
+
+#: Gives the ``host:port`` where the application's master is now; raises when it cannot tell.
+Locate = Callable[[], str]
+
+
+class RmLocator:
+    """A :data:`Locate` that reads the AM's address in the ResourceManager's report of ``app_id``,
+    waiting up to ``timeout`` seconds for a (new) attempt to register.
+
+    ``conf`` or ``conf_dir`` and ``user`` are those of a :class:`~pyarn.client.Client`. A
+    client is made for each lookup (lookups are rare, and the locator may outlive any client).
+    """
+
+    def __init__(self, app_id: Union[ApplicationId, str], *, conf: Optional[Configuration] = None,
+                 conf_dir: Optional[str] = None, user: Union[str, User, None] = None,
+                 timeout: float = RELOCATE_TIMEOUT) -> None:
+        self.app_id = ApplicationId.coerce(app_id)
+        self.conf = conf
+        self.conf_dir = conf_dir
+        self.user = user
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"RmLocator({self.app_id})"
+
+    def __call__(self) -> str:
+        from .client import Client
+
+        with Client(self.conf_dir, conf=self.conf, user=self.user, retry_policy=_RM_POLICY) as client:
+            return client.master_address(self.app_id, timeout=self.timeout)
+
+    @classmethod
+    def from_env(cls, app_id: Union[ApplicationId, str], env: Mapping[str, str]) -> Optional[RmLocator]:
+        """The locator of a process inside the application: the configuration directory its
+        environment names (``PYARN_CONF_DIR``, the one the application was submitted with, else
+        ``YARN_CONF_DIR``, ``HADOOP_CONF_DIR``, ``$HADOOP_HOME/etc/hadoop``), the user
+        ``HADOOP_USER_NAME`` names; None when no configuration is named."""
+        conf_dir = env.get(CONF_DIR_ENV) or env.get("YARN_CONF_DIR") or env.get("HADOOP_CONF_DIR")
+        if not conf_dir and env.get("HADOOP_HOME"):
+            conf_dir = os.path.join(env["HADOOP_HOME"], "etc", "hadoop")
+        if not conf_dir:
+            return None
+        return cls(app_id, conf_dir=os.path.abspath(conf_dir), user=User.current(env))
 
 
 class ApplicationClient:
     """A client of one application's master at ``address`` (``host:port``).
 
     Give the application ``secret`` (or the application ``token`` derived
-    from it). Close the client (or use ``with``) to close its connection;
-    that does not stop the application (see :meth:`shutdown`).
+    from it). ``locate``, when given, finds the AM again when it cannot be
+    reached at ``address`` (see the module docstring; :class:`RmLocator`).
+    Close the client (or use ``with``) to close its connection; that does
+    not stop the application (see :meth:`shutdown`).
     """
 
     def __init__(self, address: AddressLike, app_id: Union[ApplicationId, str],
                  secret: Optional[bytes] = None, *, token: Optional[Token] = None,
-                 settings: Optional[IpcSettings] = None, policy: Optional[RetryPolicy] = None) -> None:
+                 settings: Optional[IpcSettings] = None, policy: Optional[RetryPolicy] = None,
+                 locate: Optional[Locate] = None) -> None:
         self.id = ApplicationId.coerce(app_id)
         if token is None:
             if not secret:
                 raise ValueError("ApplicationClient needs the application secret or its token")
             token = app_token(self.id, secret)
-        self.address = format_address(parse_address(address))
+        self._token = token
+        self._policy = policy or _POLICY
+        self._locate = locate
+        self._lock = threading.Lock()
         self._rpc = RpcClient(settings)
-        self._proxy = FailoverProxy(self._rpc, [self.address], PYARN_APP_MASTER, User.current(),
-                                    policy=policy or _POLICY, token=token)
+        self.address = ""
+        self._proxy = self._proxy_for(address)
         self._kv: Optional[KeyValueStore] = None
+
+    def _proxy_for(self, address: AddressLike) -> FailoverProxy:
+        self.address = format_address(parse_address(address))
+        return FailoverProxy(self._rpc, [self.address], PYARN_APP_MASTER, User.current(),
+                             policy=self._policy, token=self._token)
 
     @classmethod
     def from_current(cls, env: Optional[Mapping[str, str]] = None) -> ApplicationClient:
@@ -85,7 +167,7 @@ class ApplicationClient:
                 raise PyarnError(f"no {TOKEN_KIND} token for {app_id} in the container's credentials "
                                  "(HADOOP_TOKEN_FILE_LOCATION)")
             token = app_token(app_id, secret)
-        return cls(address, app_id, token=token)
+        return cls(address, app_id, token=token, locate=RmLocator.from_env(app_id, env))
 
     def __repr__(self) -> str:
         return f"ApplicationClient<{self.id}, {self.address}>"
@@ -101,7 +183,34 @@ class ApplicationClient:
         self.close()
 
     def _call(self, method: str, request: Message, timeout: Optional[float] = DEFAULT_TIMEOUT) -> Any:
-        return self._proxy.call(method, request, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        proxy = self._proxy
+        try:
+            return proxy.call(method, request, timeout=timeout)
+        except FailoverExhaustedError as exc:
+            if self._locate is None or not all(isinstance(e, _UNREACHABLE) for _, e in exc.attempts):
+                raise
+            proxy = self._relocate(proxy, exc)
+        return proxy.call(method, request, timeout=timeout)
+
+    def _relocate(self, failed: FailoverProxy, error: FailoverExhaustedError) -> FailoverProxy:
+        """The proxy to the AM's address as the ResourceManager knows it now (once per failure,
+        however many threads saw it); raises ``error`` when the lookup fails."""
+        assert self._locate is not None
+        with self._lock:
+            if self._proxy is not failed:  # another thread has looked it up already
+                return self._proxy
+            log.info("%s: the application master does not answer at %s; asking the ResourceManager "
+                     "where it is now", self.id, self.address)
+            try:
+                address = self._locate()
+            except Exception as exc:
+                log.warning("%s: cannot look the application master up: %s", self.id, exc)
+                raise error from exc
+            if address != self.address:
+                log.info("%s: the application master is now at %s", self.id, address)
+            self._proxy = self._proxy_for(address)
+            return self._proxy
 
     # ------------------------------------------------------------------- calls
 

@@ -156,7 +156,7 @@ class Client:
         self._clean_up(app_id)
 
     def _clean_up(self, app_id: AppIdLike) -> None:
-        from .am.security import secret_path
+        from .application.security import secret_path
 
         if secret_path(app_id).exists():
             from .submit import clean_up
@@ -254,8 +254,8 @@ class Client:
         ended, and :class:`~pyarn.errors.PyarnError` when the secret is missing
         or the application is not running and ``wait`` is false.
         """
-        from .am.security import load_secret
-        from .app_client import ApplicationClient
+        from .app_client import ApplicationClient, RmLocator
+        from .application.security import load_secret
 
         app_id = ApplicationId.coerce(app_id)
         report = self.application_report(app_id)
@@ -270,7 +270,17 @@ class Client:
         if not _reachable(report):
             raise PyarnError(f"application {app_id} is not running yet ({report.state})")
         assert secret is not None
-        return ApplicationClient(f"{report.host}:{report.port}", app_id, secret)
+        return ApplicationClient(f"{report.host}:{report.port}", app_id, secret,
+                                 locate=RmLocator(app_id, conf=self.conf, user=self.user))
+
+    def master_address(self, app_id: AppIdLike, timeout: Optional[float] = None) -> str:
+        """``host:port`` of the running application's master, once one has registered (waiting at
+        most ``timeout`` seconds, see :meth:`wait_for`); :class:`ApplicationFinishedError` when the
+        application has ended."""
+        report = self.wait_for(app_id, lambda r: _reachable(r) or r.state in FINAL_STATES, timeout)
+        if report.state in FINAL_STATES:
+            raise ApplicationFinishedError(f"application {report.id} has finished ({report.state})")
+        return f"{report.host}:{report.port}"
 
     def wait_for(self, app_id: AppIdLike, until: Callable[[ApplicationReport], bool],
                  timeout: Optional[float] = None) -> ApplicationReport:

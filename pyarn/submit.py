@@ -15,9 +15,11 @@
    (``.pyarn_conf``, a zip of one ``core-site.xml``);
 3. make an application secret, put it in the AM's credentials (never on a
    command line, never logged) and save it for this user
-   (:func:`pyarn.am.security.save_secret`);
-4. submit, and wait until the ResourceManager has accepted the application
-   or rejected it (an unknown queue, for instance).
+   (:func:`pyarn.application.security.save_secret`);
+4. submit, with ``keep_containers_across_application_attempts`` set (a new
+   attempt of the master adopts the running containers, see
+   :mod:`pyarn.am.recovery`), and wait until the ResourceManager has
+   accepted the application or rejected it (an unknown queue, for instance).
 
 When anything fails after staging began, the staging directory and the
 saved secret are removed (and a submitted application killed) before the
@@ -49,18 +51,15 @@ import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
-from xml.sax.saxutils import escape
 
 import attrs
 
-from hadoop_protos import yarn_records_pb2 as pb
-
-from .am.environment import SPEC_FILE, STAGING_DIR_ENV
-from .am.launch import yarn_acls
-from .am.security import SECRET_ALIAS, new_secret, save_secret, secret_path
+from .application.environment import CONF_ARCHIVE, CONF_DIR, SPEC_FILE, STAGING_DIR_ENV
+from .application.security import SECRET_ALIAS, forget_secret, new_secret, save_secret
 from .conf import Configuration, rm_addresses
 from .conf.addresses import substitute_host
 from .conf.configuration import DEFAULTS_LABEL
+from .conf.writer import site_xml
 from .errors import PyarnError
 from .ipc import IpcSettings
 from .security.credentials import Credentials
@@ -82,7 +81,7 @@ __all__ = ["SubmissionError", "Prepared", "SpecLike", "prepare", "check_resource
 #: YARN application type of pyarn applications.
 APPLICATION_TYPE = "pyarn"
 #: The AM's Hadoop configuration directory in its working directory (staged as a zip archive).
-AM_CONF_DIR = ".pyarn_conf"
+AM_CONF_DIR = CONF_DIR
 #: ``master.env`` variable naming the Python that runs ``pyarn-am`` on the nodes.
 PYTHON_ENV = "PYARN_PYTHON"
 #: A master archive of this name is a packed Python environment that runs ``pyarn-am``.
@@ -227,15 +226,6 @@ def check_resources(spec: ApplicationSpec, maximum: Resource) -> None:
 # ---------------------------------------------------------------- staging
 
 
-def site_xml(properties: Mapping[str, str]) -> str:
-    """A Hadoop ``<configuration>`` document holding ``properties``."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<configuration>"]
-    for name, value in properties.items():
-        lines.append(f"  <property><name>{escape(name)}</name><value>{escape(value)}</value></property>")
-    lines.append("</configuration>")
-    return "\n".join(lines) + "\n"
-
-
 def am_conf_archive(conf: Configuration) -> bytes:
     """A zip holding ``core-site.xml`` with every setting of ``conf`` that is not Hadoop's default,
     as written (``${...}`` unexpanded): the AM reads the cluster as this client does."""
@@ -263,13 +253,13 @@ def _stage(prepared: Prepared, staging: StagingDir, conf: Configuration
     """Write everything into the staging directory, several files at a time: the local files
     (each once), the AM's configuration and, last, the spec with every file's staged (or in-place)
     URL, size and timestamp. Returns that spec and the spec's and configuration's staged files."""
-    taken = set(RESERVED_NAMES) | {f"{AM_CONF_DIR}.zip"}
+    taken = set(RESERVED_NAMES) | {CONF_ARCHIVE}
     paths = {source: File(source=source).local_path or "" for source in prepared.uploads}
     names = {source: _unique(os.path.basename(path.rstrip("/")) or "file", taken)
              for source, path in paths.items()}
     workers = min(_STAGING_THREADS, len(names) + 1)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pyarn-staging") as pool:
-        conf_file = pool.submit(staging.write, f"{AM_CONF_DIR}.zip", am_conf_archive(conf))
+        conf_file = pool.submit(staging.write, CONF_ARCHIVE, am_conf_archive(conf))
         uploads = {source: pool.submit(staging.upload, paths[source], name) for source, name in names.items()}
         staged: Dict[str, StagedFile] = dict(prepared.in_place)
         staged.update((source, future.result()) for source, future in uploads.items())
@@ -286,11 +276,6 @@ def _stage(prepared: Prepared, staging: StagingDir, conf: Configuration
             service.files = {name: place(file) for name, file in service.files.items()}
         spec_file = staging.write(SPEC_FILE, spec.to_json().encode("utf-8"))
         return spec, _as_file(spec_file), _as_file(conf_file.result(), FileType.ARCHIVE)
-
-
-def _resource(resources: Resources) -> Resource:
-    extra = {k: v for k, v in resources.yarn_resources().items() if k not in ("memory-mb", "vcores")}
-    return Resource(memory=resources.memory, vcores=resources.vcores, resources=extra)
 
 
 def _as_file(staged: StagedFile, type: FileType = FileType.FILE) -> File:  # noqa: A002
@@ -332,12 +317,11 @@ def _launch(prepared: Prepared, staging: StagingDir, conf: Configuration, secret
     credentials = _delegation_tokens(conf, prepared.user, spec)
     credentials.add_secret(SECRET_ALIAS, secret)
     command = f"{prepared.python} -m pyarn.am --conf-dir {AM_CONF_DIR} 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
-    acls = {pb.ApplicationAccessTypeProto.Name(kind).removeprefix("APPACCESS_"): acl
-            for kind, acl in yarn_acls(spec.acls).items()}
     return dict(commands=[command], name=spec.name, queue=spec.queue, environment=environment,
-                local_resources=local_resources, resource=_resource(spec.master.resources),
+                local_resources=local_resources, resource=spec.master.resources.to_yarn(),
                 max_attempts=spec.max_attempts, tags=prepared.tags, application_type=APPLICATION_TYPE,
-                tokens=credentials, node_label=spec.node_label or None, acls=acls)
+                tokens=credentials, node_label=spec.node_label or None, acls=spec.acls.to_yarn(),
+                keep_containers=True)
 
 
 # ---------------------------------------------------------------- submission
@@ -347,7 +331,7 @@ def _undo(client: Client, app_id: ApplicationId, staging: StagingDir, sent: bool
     """After a failed submission: kill the application if it was sent, delete its staging
     directory and forget its secret. Failures here are logged; the original error matters more."""
     steps: List[Tuple[str, Callable[[], object]]] = [("remove the staging directory of", staging.remove),
-                                                     ("forget the secret of", lambda: _forget(app_id))]
+                                                     ("forget the secret of", lambda: forget_secret(app_id))]
     if sent:
         steps.insert(0, ("kill", lambda: client.rm.kill_application(app_id, "pyarn: the submission failed")))
     for what, step in steps:
@@ -355,15 +339,6 @@ def _undo(client: Client, app_id: ApplicationId, staging: StagingDir, sent: bool
             step()
         except Exception as exc:
             log.warning("could not %s %s after a failed submission: %s", what, app_id, exc)
-
-
-def _forget(app_id: ApplicationId) -> None:
-    path = secret_path(app_id)
-    path.unlink(missing_ok=True)
-    try:
-        path.parent.rmdir()
-    except OSError:
-        pass
 
 
 def _wait_accepted(client: Client, app_id: ApplicationId) -> None:
@@ -418,4 +393,4 @@ def clean_up(client: Client, app_id: ApplicationId) -> None:
             staging.remove()
         except Exception as exc:  # best effort: the application's outcome is what matters
             log.warning("could not delete the staging directory %s: %s", staging.url, exc)
-    _forget(app_id)
+    forget_secret(app_id)

@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from pyarn import cli
-from pyarn.am.security import secret_path
+from pyarn.application.security import secret_path
 from pyarn.client import Client
 from pyarn.yarn.records import ApplicationState, FinalStatus
 
@@ -73,7 +73,7 @@ def test_new_commands_build_without_protobuf():
 
 
 def test_container_state_names_match_the_enum():
-    from pyarn.am.records import ContainerState
+    from pyarn.application.records import ContainerState
 
     assert cli.CONTAINER_STATES == tuple(s.value for s in ContainerState)
     assert cli.SHUTDOWN_STATUSES == ("SUCCEEDED", "FAILED", "KILLED")

@@ -21,8 +21,9 @@ from typing import Dict, Iterator, Optional
 
 import pytest
 
-from pyarn.am.environment import SPEC_FILE, STAGING_DIR_ENV
-from pyarn.am.security import SECRET_ALIAS, load_secret, secret_path
+from hadoop_protos import yarn_records_pb2 as yarn_pb
+from pyarn.application.environment import SPEC_FILE, STAGING_DIR_ENV
+from pyarn.application.security import SECRET_ALIAS, load_secret, secret_path
 from pyarn.client import ApplicationFinishedError, Client
 from pyarn.conf import Configuration
 from pyarn.errors import PyarnError
@@ -32,7 +33,8 @@ from pyarn.spec import ApplicationSpec, SpecError
 from pyarn.staging import HdfsStagingDir, LocalStagingDir, StagingDir, open_staging_dir, stat_source
 from pyarn.submit import AM_CONF_DIR, SubmissionError, _launch, am_conf_archive, prepare
 from pyarn.yarn.ids import ApplicationId
-from pyarn.yarn.records import ApplicationState, FinalStatus
+from pyarn.yarn.records import ApplicationState, FinalStatus, Resource
+from pyarn.yarn.resourcemanager import build_submission_context
 
 minicluster = pytest.importorskip("pyarn.minicluster")
 
@@ -291,8 +293,10 @@ def test_launch_context_stages_files_with_their_size_and_time(tmp_path):
     other_dir.mkdir()
     (other_dir / "shared.txt").write_text("same name, other file")
     spec = {"name": "ctx", "tags": ["B", "a"], "max_attempts": 2,
-            "master": {"resources": {"memory": 256, "vcores": 2}, "env": {"MINE": "1"},
-                       "files": {"tool.txt": str(shared)}},
+            "acls": {"enable": True, "view_users": ["bob", "carol"], "modify_groups": ["ops"]},
+            "master": {"resources": {"memory": 256, "vcores": 2, "gpus": 1,
+                                     "extra": {"x.io/w": 2, "x.io/z": 0}},
+                       "env": {"MINE": "1"}, "files": {"tool.txt": str(shared)}},
             "services": {"s1": service("echo", files={"x": str(shared), "y": str(other_dir / "shared.txt")}),
                          "s2": service("echo", files={"x": str(shared)})}}
     conf = Configuration({"fs.defaultFS": "file:///", "yarn.resourcemanager.address": "rm:8032"})
@@ -323,7 +327,13 @@ def test_launch_context_stages_files_with_their_size_and_time(tmp_path):
                                    "1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"]
     assert context["environment"] == {"MINE": "1", STAGING_DIR_ENV: staging.url, "HADOOP_USER_NAME": "alice"}
     assert context["tags"] == ("a", "b") and context["max_attempts"] == 2
-    assert (context["resource"].memory, context["resource"].vcores) == (256, 2)
+    assert context["resource"] == Resource(memory=256, vcores=2, resources={"yarn.io/gpu": 1, "x.io/w": 2})
+    assert context["acls"] == {"VIEW_APP": "bob,carol ", "MODIFY_APP": " ops"}
+    assert context["keep_containers"] is True  # a new attempt of the AM adopts the running containers
+    submission = build_submission_context("application_1_0001", **context)
+    assert {a.accessType: a.acl for a in submission.am_container_spec.application_ACLs} == {
+        yarn_pb.APPACCESS_VIEW_APP: "bob,carol ", yarn_pb.APPACCESS_MODIFY_APP: " ops"}
+    assert submission.keep_containers_across_application_attempts
     credentials: Credentials = context["tokens"]
     assert credentials.get_secret(SECRET_ALIAS) == b"s3cret"
     assert "s3cret" not in " ".join(context["commands"]) + repr(context["environment"])

@@ -1,48 +1,21 @@
-"""``pyarn-am``: the pure-Python ApplicationMaster, and what its clients share with it.
+"""``pyarn-am``: the pure-Python ApplicationMaster, the server side of the application protocol.
 
-Contract with the submitter (``Client.submit``), who builds the AM's launch context:
+What the AM shares with its submitter and its clients (the launch contract,
+the secret and token, the environment variables, the container records, the
+key-value store's client API and the errors) is :mod:`pyarn.application`, a
+layer below both the front door and this package. Here is what runs in the
+AM's container. Modules:
 
-* **Spec**: the application spec, ``ApplicationSpec.to_json()``, staged as a
-  LocalResource named ``.pyarn.spec.json`` in the AM's working directory. Each
-  service file's ``source`` is the URL of its staged copy, with ``size`` and
-  ``timestamp`` (bytes, ms) of that copy filled in; the AM turns them into the
-  services' LocalResources. (A ``file://`` source left at 0/0 is looked up on
-  the AM's local disk.)
-* **Secret**: a random secret (:func:`pyarn.am.security.new_secret`) in the
-  AM's credentials (``ContainerLaunchContext.tokens``) under the secret alias
-  ``pyarn.app.secret``, and saved for the submitting user with
-  :func:`pyarn.am.security.save_secret` (``~/.pyarn/apps/<app_id>/secret``, 0600).
-  Clients authenticate with :func:`pyarn.am.security.app_token` of it (kind
-  ``PYARN_APP_TOKEN``); the AM's IPC server accepts nothing else.
-* **Environment**: ``PYARN_STAGING_DIR`` = the URL of the application's staging
-  directory (deleted by the AM when the application ends; the AM keeps its
-  journal in ``.pyarn.journal`` there, a name no staged file may take); the Hadoop
-  configuration through ``HADOOP_CONF_DIR``/``YARN_CONF_DIR``, or ``pyarn-am
-  --conf-dir DIR`` / ``-D key=value`` on its command line.
-* **Command**: ``pyarn-am`` (or ``python -m pyarn.am``), e.g.
-  ``python -m pyarn.am 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr``.
-* **Attempts**: ``maxAppAttempts`` = the spec's ``max_attempts`` (YARN caps it
-  at ``yarn.resourcemanager.am.max-attempts``), and
-  ``keep_containers_across_application_attempts`` set, so that a new attempt
-  of the AM adopts the running containers instead of replacing them
-  (:mod:`pyarn.am.recovery`).
-
-The AM registers ``NM_HOST`` and its RPC port with the ResourceManager
-(``ApplicationReport.host``/``port``); ``ApplicationClient(f"{host}:{port}",
-app_id, secret)`` talks to it. What the AM gives its containers is described in
-:mod:`pyarn.am.environment`. Modules:
-
-* :mod:`.security`: the secret, the token, where the secret is kept;
-* :mod:`.environment`: environment variables read and given;
-* :mod:`.records`: ``Container`` and ``ContainerState``;
-* :mod:`.kv`: the key-value store as clients use it (``app.kv``), with
-  :mod:`.kvops` (operations and conditions) and :mod:`.kvevents` (watching);
+* :mod:`.environment`: what the AM reads of its container's environment;
+* :mod:`.security`: checking callers' application tokens;
 * :mod:`.kvstore`: the key-value store itself;
 * :mod:`.scheduler`: the services' containers as a state machine;
 * :mod:`.recovery`: what a new attempt takes over, kept in a :mod:`.journal`
   in the staging directory (:mod:`.journalstore`: local disk or HDFS);
-* :mod:`.launch`: the containers' launch contexts;
-* :mod:`.service`: the RPC handler of ``pyarn.proto``;
+* :mod:`.launch`: the containers' launch contexts and environment;
+* :mod:`.service`: the RPC handler of ``pyarn.proto`` (long polls on their own
+  bounded set of handler threads);
 * :mod:`.staging`: removing the staging directory;
-* :mod:`.master`: ``ApplicationMaster``, which runs it all.
+* :mod:`.master`: ``ApplicationMaster``, which runs it all, and the master
+  script's credentials.
 """

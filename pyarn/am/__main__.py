@@ -5,9 +5,16 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from typing import Dict, List, Optional
 
 from .._version import __version__
+
+#: Stack size of the AM's threads. It runs well over a hundred (IPC handlers, long polls, one reader
+#: per client connection); at the default (``ulimit -s``, often 8 MiB) their stacks alone would
+#: reserve a gigabyte of virtual memory, which YARN's vmem check counts. 1 MiB is what CPython
+#: itself uses where the default is small (musl).
+THREAD_STACK_SIZE = 1 << 20
 
 #: Spec log levels (Skein's log4j names) -> Python logging levels.
 _LEVELS = {"all": logging.DEBUG, "trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO,
@@ -52,6 +59,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from ..errors import PyarnError
     from .master import ApplicationMaster, load_spec
 
+    threading.stack_size(THREAD_STACK_SIZE)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("pyarn.am")
     try:

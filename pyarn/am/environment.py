@@ -1,6 +1,6 @@
-"""The environment contracts of ``pyarn-am``: what it reads in its container, what it gives to others.
+"""What ``pyarn-am`` reads in its container's environment.
 
-Read by the AM (set by the NodeManager, the ResourceManager, or the submitter):
+Set by the NodeManager, the ResourceManager, or the submitter:
 
 ======================== =========================================================
 ``CONTAINER_ID``         the AM's container; the attempt and application ids come from it
@@ -13,32 +13,14 @@ Read by the AM (set by the NodeManager, the ResourceManager, or the submitter):
                          application secret (alias ``pyarn.app.secret``) and delegation tokens
 ``APP_SUBMIT_TIME_ENV``  submit time in ms
 ``USER``                 the submitting user
-``PYARN_STAGING_DIR``    (submitter) the application's staging directory URL, deleted when the
-                         application ends; the AM keeps its journal there, in ``.pyarn.journal``
-                         (:data:`JOURNAL_DIR`), for its next attempts
+``PYARN_STAGING_DIR``    (submitter) the application's staging directory URL (see
+                         :mod:`pyarn.application.environment`)
 ``HADOOP_CONF_DIR``,
 ``YARN_CONF_DIR``        where to find the cluster's configuration (scheduler address, ...)
 ======================== =========================================================
 
-Given by the AM to each service container (and to the master script, with the
-service and container names empty), as in Skein's ``SKEIN_*`` variables:
-
-========================== ====================================================
-``PYARN_APPLICATION_ID``   the application id
-``PYARN_AM_ADDRESS``       ``host:port`` of the AM's RPC server
-``PYARN_SERVICE_NAME``     the container's service
-``PYARN_CONTAINER_ID``     ``<service>_<instance>``, e.g. ``worker_0`` (the owner name for keys)
-``PYARN_RESOURCE_MEMORY``  the container's memory in MiB
-``PYARN_RESOURCE_VCORES``  its virtual cores
-``SKEIN_*``                the same values under Skein's names (``SKEIN_APPLICATION_ID``,
-                           ``SKEIN_CONTAINER_ID``, ``SKEIN_RESOURCE_MEMORY``,
-                           ``SKEIN_RESOURCE_VCORES``) for scripts written for Skein
-``HADOOP_USER_NAME``       the submitting user, on clusters without Kerberos
-========================== ====================================================
-
-The containers' credentials (``HADOOP_TOKEN_FILE_LOCATION``) hold the
-``PYARN_APP_TOKEN`` under alias ``pyarn.app.token``, with the AM's delegation
-tokens, but neither the AMRM token nor the application secret.
+What the AM gives its containers and the master script is part of the
+application protocol: :mod:`pyarn.application.environment`.
 """
 from __future__ import annotations
 
@@ -48,33 +30,11 @@ from typing import Mapping, Optional, Tuple
 
 import attrs
 
+from ..application.environment import STAGING_DIR_ENV
 from ..errors import PyarnError
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, InvalidIdError
 
-__all__ = [
-    "SPEC_FILE", "JOURNAL_DIR", "STAGING_DIR_ENV", "APPLICATION_ID_ENV", "AM_ADDRESS_ENV", "SERVICE_NAME_ENV",
-    "CONTAINER_ID_ENV", "RESOURCE_MEMORY_ENV", "RESOURCE_VCORES_ENV", "AmEnvironment", "AmEnvironmentError",
-]
-
-#: The application spec the submitter stages into the AM's working directory (``ApplicationSpec.to_json()``,
-#: with each file's ``size`` and ``timestamp`` filled in).
-SPEC_FILE = ".pyarn.spec.json"
-#: The AM's journal (:mod:`pyarn.am.recovery`) in the staging directory: a name staged files must not take.
-JOURNAL_DIR = ".pyarn.journal"
-STAGING_DIR_ENV = "PYARN_STAGING_DIR"
-APPLICATION_ID_ENV = "PYARN_APPLICATION_ID"
-AM_ADDRESS_ENV = "PYARN_AM_ADDRESS"
-SERVICE_NAME_ENV = "PYARN_SERVICE_NAME"
-CONTAINER_ID_ENV = "PYARN_CONTAINER_ID"
-RESOURCE_MEMORY_ENV = "PYARN_RESOURCE_MEMORY"
-RESOURCE_VCORES_ENV = "PYARN_RESOURCE_VCORES"
-#: Skein's names for the same values.
-SKEIN_ALIASES = {
-    APPLICATION_ID_ENV: "SKEIN_APPLICATION_ID",
-    CONTAINER_ID_ENV: "SKEIN_CONTAINER_ID",
-    RESOURCE_MEMORY_ENV: "SKEIN_RESOURCE_MEMORY",
-    RESOURCE_VCORES_ENV: "SKEIN_RESOURCE_VCORES",
-}
+__all__ = ["AmEnvironment", "AmEnvironmentError"]
 
 
 class AmEnvironmentError(PyarnError):

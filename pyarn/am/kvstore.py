@@ -41,9 +41,9 @@ import attrs
 
 from hadoop_protos import pyarn_pb2 as pb
 
-from .errors import InvalidRequestError
+from ..application.errors import InvalidRequestError
 
-__all__ = ["KeyValueStore", "OwnerCheck", "Recorder", "next_key"]
+__all__ = ["KeyValueStore", "OwnerCheck", "Recorder"]
 
 #: ``owner -> None`` if the owner may own keys, else the reason it may not.
 OwnerCheck = Callable[[str], Optional[str]]
@@ -60,18 +60,6 @@ _COMPARE = {
     pb.ConditionProto.GREATER: lambda c: c > 0,
     pb.ConditionProto.GREATER_EQUAL: lambda c: c >= 0,
 }
-
-
-def next_key(prefix: str) -> Optional[str]:
-    """The smallest string above every string starting with ``prefix`` (None: no such bound)."""
-    chars = list(prefix)
-    while chars:
-        code = ord(chars.pop()) + 1
-        if code == 0xD800:  # skip the surrogates, which UTF-8 cannot carry
-            code = 0xE000
-        if code <= 0x10FFFF:
-            return "".join(chars) + chr(code)
-    return None
 
 
 @attrs.define

@@ -26,28 +26,29 @@ import attrs
 
 from hadoop_protos import yarn_records_pb2 as pb
 
-from ..errors import PyarnError
-from ..security.credentials import Credentials
-from ..spec import ACLs, ApplicationSpec, File
-from ..staging import local_status
-from ..yarn.ids import ApplicationId
-from ..yarn.nodemanager import launch_context
-from ..yarn.records import Resource
-from ..yarn.resourcemanager import local_resource_proto
-from .environment import (
+from ..application.environment import (
     AM_ADDRESS_ENV,
     APPLICATION_ID_ENV,
+    CONF_DIR,
+    CONF_DIR_ENV,
     CONTAINER_ID_ENV,
     RESOURCE_MEMORY_ENV,
     RESOURCE_VCORES_ENV,
     SERVICE_NAME_ENV,
     SKEIN_ALIASES,
 )
+from ..errors import PyarnError
+from ..security.credentials import Credentials
+from ..spec import ApplicationSpec, File
+from ..staging import local_status
+from ..yarn.ids import ApplicationId
+from ..yarn.nodemanager import launch_context
+from ..yarn.records import Resource
+from ..yarn.resourcemanager import _acl_type, local_resource_proto
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LaunchContextBuilder", "SCRIPT_ENV", "SCRIPT_FILE", "COMMAND", "MAX_SCRIPT_BYTES", "yarn_acls",
-           "pyarn_env"]
+__all__ = ["LaunchContextBuilder", "SCRIPT_ENV", "SCRIPT_FILE", "COMMAND", "MAX_SCRIPT_BYTES", "pyarn_env"]
 
 SCRIPT_ENV = "PYARN_SCRIPT_B64"
 #: The longest service script (its base64 form must fit Linux's 128 KiB limit per environment string).
@@ -57,17 +58,10 @@ COMMAND = (f"printf %s ${SCRIPT_ENV} | base64 -d > {SCRIPT_FILE} && "
            f"exec bash {SCRIPT_FILE} 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr")
 
 
-def yarn_acls(acls: ACLs) -> Dict[int, str]:
-    """The ``VIEW_APP``/``MODIFY_APP`` ACL strings (``"users groups"``) of a spec, when enabled."""
-    if not acls.enable:
-        return {}
-    return {pb.APPACCESS_VIEW_APP: f"{','.join(acls.view_users)} {','.join(acls.view_groups)}",
-            pb.APPACCESS_MODIFY_APP: f"{','.join(acls.modify_users)} {','.join(acls.modify_groups)}"}
-
-
 def pyarn_env(app_id: ApplicationId, am_address: str, service: str = "", container_id: str = "",
               resource: Optional[Resource] = None) -> Dict[str, str]:
-    """The ``PYARN_*`` (and Skein alias) variables of a container (see :mod:`pyarn.am.environment`)."""
+    """The ``PYARN_*`` (and Skein alias) variables of a container (see
+    :mod:`pyarn.application.environment`)."""
     env = {APPLICATION_ID_ENV: str(app_id), AM_ADDRESS_ENV: am_address, SERVICE_NAME_ENV: service,
            CONTAINER_ID_ENV: container_id}
     if resource is not None:
@@ -95,7 +89,9 @@ class LaunchContextBuilder:
 
     ``credentials`` go to every container as they are (give them without the
     AMRM token and the secret); ``user`` becomes ``HADOOP_USER_NAME`` unless
-    ``secure``.
+    ``secure``. ``conf_archive``, the staged configuration archive, is
+    unpacked in every container as ``.pyarn_conf`` (``PYARN_CONF_DIR``),
+    unless the service has a file of that name.
     """
 
     spec: ApplicationSpec
@@ -104,6 +100,7 @@ class LaunchContextBuilder:
     credentials: Credentials
     user: Optional[str] = None
     secure: bool = False
+    conf_archive: Optional[File] = None
     _resources: Dict[str, Dict[str, pb.LocalResourceProto]] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -117,7 +114,9 @@ class LaunchContextBuilder:
         """The service's files as LocalResources (computed once per service)."""
         cached = self._resources.get(service)
         if cached is None:
-            files = self.spec.services[service].files
+            files = dict(self.spec.services[service].files)
+            if self.conf_archive is not None:
+                files.setdefault(CONF_DIR, self.conf_archive)
             cached = self._resources[service] = {
                 name: local_resource_proto(_with_local_stat(file)) for name, file in files.items()}
         return cached
@@ -131,6 +130,8 @@ class LaunchContextBuilder:
         env.update(pyarn_env(self.app_id, self.am_address, service, container_id, resource))
         if self.user and not self.secure:
             env["HADOOP_USER_NAME"] = self.user
+        if self.conf_archive is not None and CONF_DIR not in spec.files:
+            env[CONF_DIR_ENV] = f"{{{{PWD}}}}/{CONF_DIR}"  # the NodeManager expands {{PWD}}
         env[SCRIPT_ENV] = base64.b64encode(spec.script.encode("utf-8")).decode("ascii")
         return env
 
@@ -140,4 +141,4 @@ class LaunchContextBuilder:
         return launch_context(commands=[COMMAND],
                               environment=self.environment(service, container_id, resource, overrides),
                               local_resources=self.local_resources(service), credentials=self.credentials,
-                              acls=yarn_acls(self.spec.acls))
+                              acls={_acl_type(kind): acl for kind, acl in self.spec.acls.to_yarn().items()})

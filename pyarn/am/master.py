@@ -42,22 +42,25 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from hadoop_protos.pyarn_rpc import PYARN_APP_MASTER
 
+from ..application.environment import CONF_ARCHIVE, CONF_DIR, CONF_DIR_ENV, SPEC_FILE
+from ..application.security import SECRET_ALIAS, TOKEN_ALIAS, app_token
 from ..conf import Configuration
 from ..errors import PyarnError
 from ..ipc import IpcServer, IpcSettings, ServerAuth
 from ..ipc.constants import AuthMethod
-from ..security.credentials import Credentials
+from ..security.credentials import TOKEN_ENV, TOKEN_FILE_ENV, Credentials
 from ..security.tokens import AMRM_TOKEN_KIND
 from ..security.user import User
-from ..spec import ApplicationSpec
+from ..spec import ApplicationSpec, File, FileType
+from ..staging import stat_source
 from ..yarn.amrm import AMRMClient
 from ..yarn.nodemanager import NMClient
 from ..yarn.records import FinalStatus, Resource
-from .environment import SPEC_FILE, AmEnvironment
+from .environment import AmEnvironment
 from .kvstore import KeyValueStore
 from .launch import LaunchContextBuilder, pyarn_env
 from .recovery import Recovery
@@ -72,16 +75,19 @@ from .scheduler import (
     Scheduler,
     StopContainer,
 )
-from .security import SECRET_ALIAS, TOKEN_ALIAS, AppSecretManager, app_token
+from .security import AppSecretManager
 from .service import AppMasterHandler
 from .staging import clean_staging
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ApplicationMaster", "load_spec", "container_credentials", "DRIVER_LOG", "DRIVER_SCRIPT"]
+__all__ = ["ApplicationMaster", "load_spec", "container_credentials", "DRIVER_LOG", "DRIVER_SCRIPT",
+           "DRIVER_TOKENS"]
 
 #: The master script is written here in the AM's working directory ...
 DRIVER_SCRIPT = ".pyarn.master.sh"
+#: ... with its credentials here (0600): what service containers get, not the AM's own.
+DRIVER_TOKENS = ".pyarn.master.tokens"
 #: ... and its output (stdout and stderr) goes here, in the AM's log directory.
 DRIVER_LOG = "application.driver.log"
 #: Allocate failures in a row (after the RPC layer's own retries) that fail the application.
@@ -99,8 +105,8 @@ def load_spec(path: str = SPEC_FILE) -> ApplicationSpec:
 
 
 def container_credentials(credentials: Credentials, app_id, secret: bytes) -> Credentials:
-    """What service containers get: the AM's credentials without the AMRM token and the secret,
-    with the application token."""
+    """What service containers and the master script get: the AM's credentials without the AMRM
+    token and the secret, with the application token."""
     out = Credentials()
     for alias, token in credentials.tokens.items():
         if token.kind != AMRM_TOKEN_KIND:
@@ -136,6 +142,8 @@ class ApplicationMaster:
         self._previous_address: Optional[str] = None
         self.server: Optional[IpcServer] = None
         self.launcher: Optional[LaunchContextBuilder] = None
+        #: The credentials of service containers and the master script (set by :meth:`run`).
+        self.container_credentials: Optional[Credentials] = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16,
                                                            thread_name_prefix="pyarn-am launch")
         self._wake = threading.Event()
@@ -172,10 +180,11 @@ class ApplicationMaster:
                      self.env.attempt_id, self.address)
             registration = self.amrm.register(self.env.nm_host, port, "")
             registered = True
+            self.container_credentials = container_credentials(self.credentials, self.env.app_id, secret)
             self.launcher = LaunchContextBuilder(
-                self.spec, self.env.app_id, self.address,
-                container_credentials(self.credentials, self.env.app_id, secret),
-                user=self.env.user, secure=IpcSettings.from_conf(self.conf).security_enabled)
+                self.spec, self.env.app_id, self.address, self.container_credentials,
+                user=self.env.user, secure=IpcSettings.from_conf(self.conf).security_enabled,
+                conf_archive=self._conf_archive())
             self.execute(self.scheduler.start(registration.containers_from_previous_attempts))
             if not self.scheduler.finished:
                 self._start_driver()
@@ -193,6 +202,21 @@ class ApplicationMaster:
     def _staging_user(self) -> User:
         """Who reaches the staging directory: the submitter, with the AM's delegation tokens."""
         return User(self.env.user or User.current().name).with_tokens(self.credentials.tokens.values())
+
+    def _conf_archive(self) -> Optional[File]:
+        """The configuration archive the submitter staged (``.pyarn_conf.zip``), for the containers to
+        reach the ResourceManager with; None when there is none."""
+        if not self.env.staging_dir:
+            return None
+        url = f"{self.env.staging_dir.rstrip('/')}/{CONF_ARCHIVE}"
+        try:
+            staged = stat_source(url, self.conf, self._staging_user())
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # the containers can do without (HADOOP_CONF_DIR may serve)
+            log.warning("cannot find the staged configuration %s for the containers: %s", url, exc)
+            return None
+        return File(source=url, type=FileType.ARCHIVE, size=staged.size, timestamp=staged.timestamp)
 
     def _recover(self) -> None:
         """Load what earlier attempts journaled, and journal this one."""
@@ -218,8 +242,9 @@ class ApplicationMaster:
                           secret_manager=AppSecretManager(self.env.app_id, secret))
         handler = AppMasterHandler(self.spec, self.scheduler, self.kv, self.execute, self._set_progress,
                                    self._sync)
-        self.server = self._bind(lambda port: IpcServer(self._bind_host, port, auth=auth, handler_threads=64,
-                                                        idle_timeout=300.0, name="pyarn-am"))
+        self.server = self._bind(lambda port: IpcServer(
+            self._bind_host, port, auth=auth, handler_threads=handler.handler_threads, idle_timeout=300.0,
+            name="pyarn-am"))
         self.server.register(PYARN_APP_MASTER, handler)
         self.server.start()
         if self.recovery is not None:
@@ -228,14 +253,15 @@ class ApplicationMaster:
 
     def _bind(self, make: Callable[[int], IpcServer]) -> IpcServer:
         """The server, on the previous attempt's port when that attempt ran on this host (the
-        containers it leaves know that address), else on any free port."""
+        containers it leaves know that address), else on any free port (they then look this
+        attempt up in the ResourceManager's application report)."""
         host, _, port = (self._previous_address or "").rpartition(":")
         if host == self.env.nm_host and port.isdigit():
             try:
                 return make(int(port))
             except OSError as exc:
                 log.warning("cannot serve on the previous attempt's port %s (%s): containers adopted "
-                            "from it will not reach this attempt", port, exc)
+                            "from it must look this attempt up through the ResourceManager", port, exc)
         return make(0)
 
     def _register_quietly(self) -> None:
@@ -351,17 +377,30 @@ class ApplicationMaster:
             return
         path = Path(self.env.working_dir, DRIVER_SCRIPT)
         path.write_text(script, encoding="utf-8")
-        env = dict(os.environ)
-        env.update(self.spec.master.env)
-        resources = self.spec.master.resources
-        env.update(pyarn_env(self.env.app_id, self.address,
-                             resource=Resource(memory=resources.memory, vcores=resources.vcores)))
+        env = self.driver_environment()
         log_path = Path(self.env.log_dir, DRIVER_LOG)
         log.info("starting the master script, output in %s", log_path)
         with open(log_path, "ab") as out:
             self._driver = subprocess.Popen(["bash", str(path)], cwd=self.env.working_dir, env=env,
                                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         threading.Thread(target=self._watch_driver, name="pyarn-am driver", daemon=True).start()
+
+    def driver_environment(self) -> Dict[str, str]:
+        """The master script's environment: the AM's own, then the master's ``env``, then pyarn's
+        variables, with credentials of its own. The AM's token file holds the AMRM token and the
+        application secret; the script gets a 0600 token file (:data:`DRIVER_TOKENS`) with what
+        service containers get instead (:func:`container_credentials`)."""
+        assert self.container_credentials is not None
+        tokens = Path(self.env.working_dir, DRIVER_TOKENS)
+        self.container_credentials.write_file(tokens)
+        env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}  # inline tokens are the AM's too
+        env.update(self.spec.master.env)
+        env.update(pyarn_env(self.env.app_id, self.address, resource=self.spec.master.resources.to_yarn()))
+        conf_dir = Path(self.env.working_dir, CONF_DIR)
+        if conf_dir.is_dir():
+            env[CONF_DIR_ENV] = str(conf_dir.resolve())
+        env[TOKEN_FILE_ENV] = str(tokens.resolve())
+        return env
 
     def _watch_driver(self) -> None:
         assert self._driver is not None

@@ -36,13 +36,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Dict, Optional
 
+from ..application.environment import JOURNAL_DIR
+from ..application.records import ContainerState
 from ..conf import Configuration
 from ..security.user import User
-from .environment import JOURNAL_DIR
 from .journal import Journal
 from .journalstore import open_journal_store
 from .kvstore import KeyValueStore
-from .records import ContainerState
 from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)

@@ -55,12 +55,18 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 
 import attrs
 
+from ..application.errors import InvalidRequestError
+from ..application.records import (
+    ACTIVE_STATES,
+    Container,
+    ContainerState,
+    format_container_id,
+    parse_container_id,
+)
 from ..spec import ApplicationSpec, Service
 from ..yarn.amrm import AllocatedContainer, ContainerRequest
 from ..yarn.ids import ContainerId, NodeId
 from ..yarn.records import FinalStatus, Resource
-from .errors import InvalidRequestError
-from .records import ACTIVE_STATES, Container, ContainerState, format_container_id, parse_container_id
 
 __all__ = [
     "Scheduler", "Action", "RequestContainer", "CancelRequest", "LaunchContainer", "StopContainer",
@@ -263,9 +269,7 @@ class _ServiceState:
         self.ready = bool(item.get("ready", False))
 
     def resource(self) -> Resource:
-        r = self.spec.resources
-        extra = {k: v for k, v in r.yarn_resources().items() if k not in ("memory-mb", "vcores")}
-        return Resource(memory=r.memory, vcores=r.vcores, resources=extra)
+        return self.spec.resources.to_yarn()
 
 
 class Scheduler:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 
 import attrs
 
@@ -33,6 +33,9 @@ from ._spec import (
 )
 from .files import File, check_file_map, convert_file, files_from_obj, to_files
 from .units import parse_memory
+
+if TYPE_CHECKING:
+    from ..yarn.records import Resource
 
 __all__ = ["ApplicationSpec", "Master", "Service", "Resources", "ACLs", "Security", "LogLevel", "find_cycle"]
 
@@ -127,6 +130,14 @@ class Resources(SpecBase):
         out.update((k, v) for k, v in self.extra.items() if v)
         return out
 
+    def to_yarn(self) -> Resource:
+        """The YARN :class:`~pyarn.yarn.records.Resource` of a container of this size: memory and
+        vcores, and the other resource types (GPUs, FPGAs, ``extra``) that are not zero."""
+        from ..yarn.records import Resource  # only when submitting: reading specs loads no protobuf
+
+        others = {k: v for k, v in self.yarn_resources().items() if k not in ("memory-mb", "vcores")}
+        return Resource(memory=self.memory, vcores=self.vcores, resources=others)
+
 
 def _to_resources(value: Any) -> Any:
     return convert_nested(Resources, "resources", value)
@@ -209,6 +220,15 @@ class ACLs(SpecBase):
         check_bool(self.enable, path + ("enable",))
         for name in self._FIELDS[1:]:
             check_str_list(getattr(self, name), path + (name,))
+
+    def to_yarn(self) -> Dict[str, str]:
+        """The application ACLs by YARN access type name (``VIEW_APP``, ``MODIFY_APP``) as YARN
+        reads them (``"user1,user2 group1,group2"``); empty unless enabled. ``ui_users`` is
+        Skein's web UI setting: YARN has no such access type."""
+        if not self.enable:
+            return {}
+        return {"VIEW_APP": f"{','.join(self.view_users)} {','.join(self.view_groups)}",
+                "MODIFY_APP": f"{','.join(self.modify_users)} {','.join(self.modify_groups)}"}
 
 
 def _to_acls(value: Any) -> Any:

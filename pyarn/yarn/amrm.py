@@ -20,7 +20,8 @@ and blacklist changes made since the last one:
   for later connections; NMTokens are cached by ``host:port``.
 * When the ResourceManager no longer knows the attempt (``AM_RESYNC`` or
   ``ApplicationMasterNotRegisteredException``, after an RM restart),
-  the client registers again and re-sends every outstanding request.
+  the client registers again and re-sends every outstanding request (once
+  per heartbeat: an RM that still does not know the attempt is an error).
 
 :class:`RequestTable` is the bookkeeping alone, without any I/O.
 """
@@ -446,26 +447,35 @@ class AMRMClient:
         return self.registration
 
     def allocate(self, progress: float = 0.0) -> AllocateResult:
-        """One heartbeat: send what changed, return what the RM allocated and completed."""
+        """One heartbeat: send what changed, return what the RM allocated and completed.
+
+        When the RM does not know the attempt (``ApplicationMasterNotRegisteredException``),
+        registers again once and re-sends everything outstanding; if the RM still does not know
+        it, the error is raised (with everything kept for the next heartbeat)."""
         if progress < 0:
             raise ValueError(f"progress must not be negative, got {progress}")
-        with self._lock:
-            request = self._table.take()
-            request.response_id = self._response_id
-            request.progress = progress
-        try:
-            response = self._call("allocate", request)
-        except ApplicationMasterNotRegisteredError:
-            log.warning("the ResourceManager does not know this attempt any more; registering again")
+        registered_again = False
+        while True:
             with self._lock:
-                self._table.restore(request)
-                self._table.resync()
-            self._register()
-            return self.allocate(progress)
-        except BaseException:
-            with self._lock:
-                self._table.restore(request)
-            raise
+                request = self._table.take()
+                request.response_id = self._response_id
+                request.progress = progress
+            try:
+                response = self._call("allocate", request)
+                break
+            except ApplicationMasterNotRegisteredError:
+                with self._lock:
+                    self._table.restore(request)
+                    self._table.resync()
+                if registered_again:  # registering did not help: the caller decides what now
+                    raise
+                log.warning("the ResourceManager does not know this attempt any more; registering again")
+                self._register()
+                registered_again = True
+            except BaseException:
+                with self._lock:
+                    self._table.restore(request)
+                raise
         with self._lock:
             self._response_id = response.response_id & _RESPONSE_ID_MASK
             self._store_nm_tokens(response.nm_tokens)

@@ -9,7 +9,7 @@ import pytest
 
 from pyarn.client import Client
 
-from .launching import REAL_ENV
+from .launching import PYTHON, REAL_ENV
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,16 @@ def conf_dir():
 
 
 @pytest.fixture(scope="module")
-def client(conf_dir):
-    with Client(conf_dir) as c:
-        yield c
+def staging_root(tmp_path_factory) -> Path:
+    """Where the module's applications are staged (``file://``: the clusters run on this host)."""
+    return tmp_path_factory.mktemp("staging")
+
+
+@pytest.fixture(scope="module")
+def client(conf_dir, staging_root, tmp_path_factory):
+    """A client that submits with this interpreter, stages locally and keeps the secrets of its
+    applications in a directory of the module's (``PYARN_HOME``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYARN_HOME", str(tmp_path_factory.mktemp("pyarn-home")))
+        with Client(conf_dir, python=PYTHON, staging_dir=f"file://{staging_root}") as c:
+            yield c

@@ -1,29 +1,34 @@
-"""Submitting a spec to a cluster by hand for the end-to-end tests, as ``Client.submit`` will.
+"""Helpers of the end-to-end tests: submissions, waits, and the AM's process.
 
-Stages ``.pyarn.spec.json`` in a local (``file://``) staging directory,
-puts a fresh application secret in the AM's credentials, and starts
-``python -m pyarn.am`` as the AM container. :func:`am_pid` finds the AM's
-process (the clusters run their containers on this host).
+The tests submit with ``Client.submit``, as users do. :func:`submit_by_hand`
+builds the AM's launch context from the contract alone (:mod:`pyarn.application`):
+the spec as ``.pyarn.spec.json``, a fresh secret in the AM's credentials,
+``PYARN_STAGING_DIR`` and ``python -m pyarn.am``, nothing else. It checks that the
+AM needs no more than the contract says, and submits what ``Client.submit``
+never does (without ``keep_containers_across_application_attempts``).
+:func:`am_pid` finds the AM's process (the clusters run their containers on
+this host).
 """
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Iterator, Optional, Tuple, Union
 
 import attrs
 
-from pyarn.am.environment import SPEC_FILE, STAGING_DIR_ENV
-from pyarn.am.security import SECRET_ALIAS, new_secret
 from pyarn.app_client import ApplicationClient
+from pyarn.application.environment import SPEC_FILE, STAGING_DIR_ENV
+from pyarn.application.security import SECRET_ALIAS, new_secret
 from pyarn.client import Client
 from pyarn.security.credentials import Credentials
 from pyarn.spec import ApplicationSpec, File
 from pyarn.staging import local_status
 from pyarn.yarn.ids import ApplicationId
-from pyarn.yarn.records import ApplicationReport, ApplicationState, Resource
+from pyarn.yarn.records import ApplicationReport, ApplicationState
 
 #: Names the configuration directory of a real cluster to run the end-to-end tests on.
 REAL_ENV = "PYARN_TEST_HADOOP_CONF_DIR"
@@ -31,13 +36,11 @@ FINAL_STATES = (ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationS
 PYTHON = sys.executable
 
 
-def submit(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Path,
-           conf_dir: Union[str, os.PathLike], *, keep_containers: bool = False,
-           staging_url: Optional[str] = None) -> Tuple[ApplicationId, bytes, Path]:
-    """Submit ``spec``; returns the application id, its secret and its staging directory.
-
-    ``staging_url`` gives the AM another staging directory (``PYARN_STAGING_DIR``, where it
-    keeps its journal) than the local one the spec is staged in."""
+def submit_by_hand(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Path,
+                   conf_dir: Union[str, os.PathLike], *, keep_containers: bool = False
+                   ) -> Tuple[ApplicationId, bytes, Path]:
+    """Submit ``spec`` with a launch context made from the contract alone; returns the
+    application id, its secret and its (local) staging directory."""
     spec = _with_file_stats(ApplicationSpec.coerce(spec))
     app_id = client.new_application().id
     staging = staging_root / str(app_id)
@@ -49,14 +52,12 @@ def submit(client: Client, spec: Union[ApplicationSpec, dict], staging_root: Pat
     secret = new_secret()
     credentials = Credentials()
     credentials.add_secret(SECRET_ALIAS, secret)
-    env = {STAGING_DIR_ENV: staging_url or f"file://{staging}", "HADOOP_CONF_DIR": str(conf_dir),
-           "PYTHONUNBUFFERED": "1"}
-    master = spec.master.resources
+    env = {STAGING_DIR_ENV: f"file://{staging}", "HADOOP_CONF_DIR": str(conf_dir), "PYTHONUNBUFFERED": "1"}
     client.submit_context(
         application_id=app_id, commands=[f"{PYTHON} -m pyarn.am 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"],
         name=spec.name, queue=spec.queue, environment=env, local_resources={SPEC_FILE: spec_file},
-        resource=Resource(memory=master.memory, vcores=master.vcores), max_attempts=spec.max_attempts,
-        tokens=credentials, application_type="PYARN", keep_containers=keep_containers)
+        resource=spec.master.resources.to_yarn(), max_attempts=spec.max_attempts, tokens=credentials,
+        application_type="PYARN", keep_containers=keep_containers)
     return app_id, secret, staging
 
 
@@ -83,21 +84,22 @@ def wait_running(client: Client, app_id: ApplicationId, timeout: float = 60.0) -
         time.sleep(0.2)
 
 
-def connect(client: Client, app_id: ApplicationId, secret: bytes, timeout: float = 60.0) -> ApplicationClient:
+def connect_by_hand(client: Client, app_id: ApplicationId, secret: bytes, timeout: float = 60.0
+                    ) -> ApplicationClient:
+    """A client of an application :func:`submit_by_hand` submitted (no saved secret, no lookups)."""
     report = wait_running(client, app_id, timeout)
     assert report.state is ApplicationState.RUNNING, (report.state, report.diagnostics)
     return ApplicationClient(f"{report.host}:{report.port}", app_id, secret)
 
 
+def kill_if_running(client: Client, app_id: ApplicationId) -> None:
+    """Kill the application unless it has ended (a failed test leaves nothing running)."""
+    if client.application_report(app_id).state not in FINAL_STATES:
+        client.kill_application(app_id, "pyarn tests: the test is over")
+
+
 def wait_final(client: Client, app_id: ApplicationId, timeout: float = 90.0) -> ApplicationReport:
-    deadline = time.monotonic() + timeout
-    while True:
-        report = client.application_report(app_id)
-        if report.state in FINAL_STATES:
-            return report
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{app_id} did not finish within {timeout} s: {report.state}")
-        time.sleep(0.2)
+    return client.wait_for_completion(app_id, timeout=timeout)
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
@@ -116,6 +118,13 @@ def am_pid(client: Client, app_id: ApplicationId) -> int:
     """The process id of the current attempt's ``python -m pyarn.am`` (found by its container id)."""
     attempt = max(client.get_attempts(app_id), key=lambda a: a.id.attempt_id)
     wanted = f"CONTAINER_ID={attempt.am_container_id}".encode()
+    for pid, argv, environ in _processes():
+        if b"pyarn.am" in argv and wanted in environ:
+            return pid
+    raise AssertionError(f"no pyarn-am process of {attempt.am_container_id} on this host")
+
+
+def _processes() -> Iterator[Tuple[int, list, list]]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -124,6 +133,26 @@ def am_pid(client: Client, app_id: ApplicationId) -> int:
             environ = Path(entry.path, "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"pyarn.am" in argv and wanted in environ:
-            return int(entry.name)
-    raise AssertionError(f"no pyarn-am process of {attempt.am_container_id} on this host")
+        yield int(entry.name), argv, environ
+
+
+def kill_and_wait(pid: int, signum: int, timeout: float = 30.0) -> None:
+    """Send ``signum`` to ``pid`` and wait until the process has gone."""
+    os.kill(pid, signum)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=timeout, interval=0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def occupy(port: int) -> Optional[socket.socket]:
+    """Listen on ``port`` (all addresses), so that a new attempt of the AM cannot take it again;
+    None while something else has it (a process killed a moment ago may still hold it)."""
+    try:
+        return socket.create_server(("0.0.0.0", port))
+    except OSError:
+        return None

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pyarn.am.kv import KeyValueStore as KvClient
 from pyarn.am.kvstore import KeyValueStore
+from pyarn.application.kv import KeyValueStore as KvClient
 
 _METHODS = {"kvRange": "range", "kvPut": "put", "kvDeleteRange": "delete_range",
             "kvTransaction": "transaction", "kvWatch": "watch"}

@@ -9,29 +9,30 @@ from datetime import datetime, timezone
 
 import pytest
 
+import pyarn as pyarn_package
 from hadoop_protos import yarn_records_pb2 as pb
 from pyarn.am.environment import AmEnvironment, AmEnvironmentError
 from pyarn.am.launch import COMMAND, MAX_SCRIPT_BYTES, SCRIPT_ENV, LaunchContextBuilder
 from pyarn.am.master import container_credentials, load_spec
-from pyarn.am.records import Container, ContainerState, parse_container_id
-from pyarn.am.security import (
+from pyarn.am.security import AppSecretManager
+from pyarn.am.staging import clean_staging
+from pyarn.app_client import ApplicationClient, RmLocator
+from pyarn.application.records import Container, ContainerState, parse_container_id
+from pyarn.application.security import (
     SECRET_ALIAS,
     TOKEN_ALIAS,
     TOKEN_KIND,
-    AppSecretManager,
     app_token,
     load_secret,
     new_secret,
     save_secret,
     secret_path,
 )
-from pyarn.am.staging import clean_staging
-from pyarn.app_client import ApplicationClient
 from pyarn.conf import Configuration
 from pyarn.errors import InvalidTokenError, PyarnError
 from pyarn.security.credentials import Credentials
 from pyarn.security.tokens import AMRM_TOKEN_KIND, Token
-from pyarn.spec import ApplicationSpec
+from pyarn.spec import ApplicationSpec, File
 from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import Resource
 
@@ -149,8 +150,18 @@ def test_launch_context(tmp_path):
     assert Credentials.from_bytes(context.tokens).get_secret("s") == b"v"
     acls = {a.accessType: a.acl for a in context.application_ACLs}
     assert acls == {pb.APPACCESS_VIEW_APP: "bob ", pb.APPACCESS_MODIFY_APP: " ops"}
+    assert "PYARN_CONF_DIR" not in env and ".pyarn_conf" not in files
     secure = LaunchContextBuilder(spec, APP_ID, "amhost:1234", creds, user="alice", secure=True)
     assert "HADOOP_USER_NAME" not in secure.environment("web", "web_0", Resource(256, 2))
+    # the submitter's configuration, for the containers to reach the ResourceManager with
+    archive = File(source="hdfs://nn:8020/user/alice/.pyarn/app/.pyarn_conf.zip", type="archive", size=300,
+                   timestamp=88)
+    with_conf = LaunchContextBuilder(spec, APP_ID, "amhost:1234", creds, conf_archive=archive)
+    context = with_conf.build("web", "web_3", Resource(512, 2))
+    conf = {r.key: r.value for r in context.localResources}[".pyarn_conf"]
+    assert (conf.resource.file, conf.size, conf.timestamp, conf.type) == (
+        "/user/alice/.pyarn/app/.pyarn_conf.zip", 300, 88, pb.ARCHIVE)
+    assert {e.key: e.value for e in context.environment}["PYARN_CONF_DIR"] == "{{PWD}}/.pyarn_conf"
 
 
 def test_overlong_scripts_are_refused_up_front():
@@ -199,6 +210,12 @@ def test_container_record_round_trip():
                           exit_message="boom", exit_status=3)
     assert Container.from_proto(container.to_proto()) == container
     assert container.id == "web_3" and container.runtime.total_seconds() == 60
+    # a naive time is UTC, as everywhere in pyarn's records
+    naive = Container(service_name="web", instance=3, state=ContainerState.RUNNING,
+                      start_time=datetime(2024, 1, 1))
+    assert naive.start_time == container.start_time and naive.start_time.tzinfo is not None
+    assert naive.to_proto().start_time == container.to_proto().start_time == 1704067200000
+    assert naive.runtime.total_seconds() > 0
     assert ContainerState("killed").completed and not ContainerState.RUNNING.completed
     assert parse_container_id("my_service_12") == ("my_service", 12)
     for bad in ("web", "web_", "_1", "web_x"):
@@ -220,6 +237,16 @@ def test_from_current(tmp_path):
     with ApplicationClient.from_current(env) as app:
         assert app.id == APP_ID and app.address == "amhost:4321"
         assert app._proxy.token == app_token(APP_ID, secret)
+        assert app._locate is None  # no configuration: no ResourceManager to look the AM up in
+    with ApplicationClient.from_current({**env, "HADOOP_CONF_DIR": str(tmp_path), "HADOOP_USER_NAME": "bo"}
+                                        ) as app:
+        locator = app._locate
+        assert isinstance(locator, RmLocator) and locator.app_id == APP_ID
+        assert (locator.conf_dir, locator.user.name) == (str(tmp_path), "bo")
+    # the configuration the application was submitted with comes first
+    submitted = {**env, "HADOOP_CONF_DIR": "/etc/hadoop", "PYARN_CONF_DIR": str(tmp_path)}
+    with ApplicationClient.from_current(submitted) as app:
+        assert app._locate.conf_dir == str(tmp_path)
     master = Credentials()
     master.add_secret(SECRET_ALIAS, secret)  # the master script finds the secret instead
     master.write_file(tokens)
@@ -230,3 +257,48 @@ def test_from_current(tmp_path):
         ApplicationClient.from_current(env)
     with pytest.raises(PyarnError, match="not running inside"):
         ApplicationClient.from_current({})
+
+
+# ---------------------------------------------------------------- layering
+
+
+def _imports(path):
+    """Every module ``path`` imports, as absolute names (relative imports resolved)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(pyarn_package.__file__).parent.parent
+    module = ".".join(path.relative_to(root).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            yield name
+            yield from (f"{name}.{alias.name}" for alias in node.names)
+
+
+def _within(name: str, packages) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+FRONT_DOOR = ("pyarn.client", "pyarn.cli", "pyarn.submit", "pyarn.staging", "pyarn.app_client")
+
+
+def test_the_front_door_and_the_shared_protocol_import_nothing_above_them():
+    """``pyarn.application`` sits below the front door, which sits below ``pyarn.am``."""
+    from pathlib import Path
+
+    base = Path(pyarn_package.__file__).parent
+    layers = [(base / f"{name.rpartition('.')[2]}.py", ("pyarn.am",)) for name in FRONT_DOOR]
+    shared = ("pyarn.am", "pyarn.spec") + FRONT_DOOR
+    layers += [(path, shared) for path in (base / "application").glob("*.py")]
+    for path, above in layers:
+        upward = [name for name in _imports(path) if _within(name, above)]
+        assert not upward, (str(path), upward)

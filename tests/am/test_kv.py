@@ -8,9 +8,10 @@ import time
 import pytest
 
 from hadoop_protos import pyarn_pb2 as pb
-from pyarn.am import kv
-from pyarn.am.errors import InvalidRequestError
-from pyarn.am.kvstore import KeyValueStore, next_key
+from pyarn.am.kvstore import KeyValueStore
+from pyarn.application import kv
+from pyarn.application.errors import InvalidRequestError
+from pyarn.application.kvops import next_key
 
 from .support import local_client
 

@@ -7,9 +7,9 @@ import attrs
 
 from hadoop_protos import pyarn_pb2 as pb
 from pyarn.am.kvstore import KeyValueStore
-from pyarn.am.records import ContainerState
 from pyarn.am.recovery import Recovery, merge
 from pyarn.am.scheduler import LOST_MESSAGE, ReleaseOwner
+from pyarn.application.records import ContainerState
 from pyarn.conf import Configuration
 from pyarn.yarn.amrm import AllocatedContainer
 from pyarn.yarn.ids import ContainerId

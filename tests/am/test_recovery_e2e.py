@@ -1,15 +1,17 @@
 """The AM dies (SIGKILL), YARN starts attempt 2, and the application carries on where it was.
 
 Runs on pyarn's mini cluster, or on the real Hadoop named by
-``PYARN_TEST_HADOOP_CONF_DIR`` (as :mod:`tests.am.test_e2e`). With
-``keep_containers_across_application_attempts`` the running containers are
-adopted by attempt 2; without it YARN kills them and attempt 2 replaces them.
+``PYARN_TEST_HADOOP_CONF_DIR`` (as :mod:`tests.am.test_e2e`). ``Client.submit``
+asks for ``keep_containers_across_application_attempts``: the running
+containers are adopted by attempt 2. Without it (submitted by hand) YARN kills
+them and attempt 2 replaces them. When attempt 2 cannot serve on attempt 1's
+address, the adopted containers and the test's own client find it through the
+ResourceManager.
 """
 from __future__ import annotations
 
 import os
 import signal
-import uuid
 from typing import Dict, Iterator
 
 import pytest
@@ -20,7 +22,17 @@ from pyarn.client import Client
 from pyarn.conf import Configuration
 from pyarn.yarn.records import ApplicationState, FinalStatus
 
-from .launching import REAL_ENV, am_pid, submit, wait_final, wait_for
+from .launching import (
+    PYTHON,
+    REAL_ENV,
+    am_pid,
+    kill_and_wait,
+    kill_if_running,
+    occupy,
+    submit_by_hand,
+    wait_final,
+    wait_for,
+)
 from .test_e2e import python, service
 
 REAL = bool(os.environ.get(REAL_ENV))
@@ -42,22 +54,17 @@ SLEEPER = python("""
 
 
 @pytest.fixture(scope="module")
-def hdfs_root(conf_dir, tmp_path_factory) -> Iterator[str]:
-    """An HDFS directory URL for journals: the real cluster's default file system, or a MiniHDFS."""
-    if REAL:
-        default = Configuration.load(conf_dir).get_str("fs.defaultFS", "")
-        if not default.startswith("hdfs://"):
-            pytest.skip("the cluster's default file system is not HDFS")
-        yield f"{default.rstrip('/')}/tmp/pyarn-tests"
-        return
-    from pyarn.minicluster.hdfs import MiniHDFS
-
-    with MiniHDFS(tmp_path_factory.mktemp("recovery-hdfs"), datanodes=1) as hdfs:
-        yield f"{hdfs.default_fs}/journals"
+def hdfs_client(conf_dir, client) -> Iterator[Client]:
+    """A client staging on the cluster's HDFS (so the AM journals there)."""
+    default = Configuration.load(conf_dir).get_str("fs.defaultFS", "")
+    if not default.startswith("hdfs://"):
+        pytest.skip("the cluster's default file system is not HDFS")
+    with Client(conf_dir, python=PYTHON, staging_dir=f"{default.rstrip('/')}/tmp/pyarn-tests") as c:
+        yield c
 
 
-def connect_attempt(client: Client, app_id, secret: bytes, attempt: int) -> ApplicationClient:
-    """A client of attempt ``attempt`` of the AM, once it has registered."""
+def wait_registered(client: Client, app_id, attempt: int):
+    """The report once attempt ``attempt`` of the AM has registered."""
     def registered():
         report = client.application_report(app_id)
         current = report.current_attempt_id
@@ -66,8 +73,7 @@ def connect_attempt(client: Client, app_id, secret: bytes, attempt: int) -> Appl
         ok = (current is not None and current.attempt_id == attempt and report.port > 0
               and report.state is ApplicationState.RUNNING)
         return report if ok else None
-    report = wait_for(registered, timeout=120)
-    return ApplicationClient(f"{report.host}:{report.port}", app_id, secret)
+    return wait_for(registered, timeout=120)
 
 
 def containers(app: ApplicationClient) -> Dict[str, object]:
@@ -77,21 +83,34 @@ def containers(app: ApplicationClient) -> Dict[str, object]:
 
 KILL, TERM = signal.SIGKILL, signal.SIGTERM
 CASES = [
-    pytest.param("file", False, KILL, id="file-journal"),
-    pytest.param("file", True, KILL, id="file-journal-keep-containers"),
-    pytest.param("hdfs", REAL, KILL, id="hdfs-journal"),
-    pytest.param("file", REAL, TERM, id="sigterm"),  # the AM ends its attempt itself, leaving its containers
+    pytest.param("submit", KILL, False, id="kept-containers"),
+    pytest.param("by-hand", KILL, False, id="replaced-containers"),
+    pytest.param("hdfs", KILL, False, id="hdfs-journal"),
+    # the AM ends its attempt itself, leaving its containers
+    pytest.param("submit", TERM, False, id="sigterm"),
+    # attempt 2 serves elsewhere than attempt 1: the clients find it through the ResourceManager
+    pytest.param("submit", KILL, True, id="moved"),
 ]
 
 
-@pytest.mark.parametrize(("journal", "keep", "signum"), CASES)
-def test_am_restart_keeps_keys_desired_state_and_containers(client, conf_dir, tmp_path,
-                                                            hdfs_root, journal, keep, signum):
-    staging_url = f"{hdfs_root}/{uuid.uuid4().hex}" if journal == "hdfs" else None
+@pytest.mark.parametrize(("how", "signum", "moved"), CASES)
+def test_am_restart_keeps_keys_desired_state_and_containers(request, client, conf_dir, tmp_path,
+                                                            how, signum, moved):
     spec = {"name": "recovering", "max_attempts": 2, "services": {"sleeper": service(SLEEPER)}}
-    app_id, secret, staging = submit(client, spec, tmp_path, conf_dir, keep_containers=keep,
-                                     staging_url=staging_url)
-    with connect_attempt(client, app_id, secret, 1) as app:
+    keep = how != "by-hand"
+    if how == "by-hand":
+        app_id, secret, staging = submit_by_hand(client, spec, tmp_path, conf_dir)
+        request.addfinalizer(lambda: kill_if_running(client, app_id))
+        staging_url = f"file://{staging}"
+        first = wait_registered(client, app_id, 1)
+        app = ApplicationClient(f"{first.host}:{first.port}", app_id, secret)
+    else:
+        submitter = request.getfixturevalue("hdfs_client") if how == "hdfs" else client
+        app_id = submitter.submit(spec)
+        request.addfinalizer(lambda: kill_if_running(client, app_id))
+        staging_url = f"{submitter.staging_dir}/{app_id}"
+        app = submitter.connect(app_id, timeout=120)
+    try:
         app.kv["config"] = b"kept"
         app.scale("sleeper", count=3)
         wait_for(lambda: app.kv.count(prefix="alive/") == 3, timeout=60)
@@ -99,11 +118,27 @@ def test_am_restart_keeps_keys_desired_state_and_containers(client, conf_dir, tm
         wait_for(lambda: app.kv.count(prefix="alive/") == 2, timeout=30)
         app.set_progress(0.5)
         before = containers(app)
+        first_address = app.address
 
-    os.kill(am_pid(client, app_id), signum)
+        blocker = None
+        kill_and_wait(am_pid(client, app_id), signum)
+        if moved:  # attempt 1's port taken: attempt 2 serves on another one
+            port = int(first_address.rpartition(":")[2])
+            blocker = wait_for(lambda: occupy(port), timeout=5, interval=0.01)
+        try:
+            second = wait_registered(client, app_id, 2)
+        finally:
+            if blocker is not None:
+                blocker.close()
+        if moved:
+            assert f"{second.host}:{second.port}" != first_address
+        if how == "by-hand":  # a client without the ResourceManager's help
+            app.close()
+            app = ApplicationClient(f"{second.host}:{second.port}", app_id, secret)
 
-    with connect_attempt(client, app_id, secret, 2) as app:
+        # Client.connect's client of attempt 1 reaches attempt 2 (looking it up if it moved)
         assert app.kv["config"] == b"kept"
+        assert app.address == f"{second.host}:{second.port}"
         after = containers(app)
         assert after["sleeper_2"].state.value == "KILLED"
         assert after["sleeper_2"].exit_message == "Killed by user request."
@@ -121,16 +156,18 @@ def test_am_restart_keeps_keys_desired_state_and_containers(client, conf_dir, tm
         assert len([c for c in after.values() if c.state.value in ("RUNNING", "REQUESTED")]) == 2
         wait_for(lambda: sorted(app.kv.get_prefix("alive/")) == [f"alive/{c}" for c in survivors], timeout=60)
         assert app.kv.count(prefix="started/") == (3 if keep else 5)
-        # every running container, adopted or new, reaches attempt 2
+        # every running container, adopted or new, reaches attempt 2 (through the RM when it moved)
         app.kv["ping"] = b"1"
         wait_for(lambda: sorted(app.kv.get_prefix("pong/")) == [f"pong/{c}" for c in survivors], timeout=60)
         wait_for(lambda: abs(client.application_report(app_id).progress - 0.5) < 1e-6, timeout=15)
         app.shutdown("SUCCEEDED", "recovered")
+    finally:
+        app.close()
 
     report = wait_final(client, app_id)
     assert (report.state, report.final_status, report.diagnostics) == (
         ApplicationState.FINISHED, FinalStatus.SUCCEEDED, "recovered")
-    wait_for(lambda: not staging_exists(staging_url or f"file://{staging}", conf_dir), timeout=20)
+    wait_for(lambda: not staging_exists(staging_url, conf_dir), timeout=20)
 
 
 def staging_exists(url: str, conf_dir) -> bool:
@@ -143,7 +180,7 @@ def staging_exists(url: str, conf_dir) -> bool:
         return fs.exists("/" + path)
 
 
-def test_a_failed_application_is_retried_afresh_with_its_keys(client, conf_dir, tmp_path):
+def test_a_failed_application_is_retried_afresh_with_its_keys(request, client, staging_root, tmp_path):
     seen = tmp_path / "seen.txt"
     flaky = python(f"""
         with open({str(seen)!r}, "a") as out:
@@ -152,7 +189,9 @@ def test_a_failed_application_is_retried_afresh_with_its_keys(client, conf_dir, 
         raise SystemExit(3)
     """)
     spec = {"max_attempts": 2, "services": {"flaky": service(flaky, max_restarts=0)}}
-    app_id, _, staging = submit(client, spec, tmp_path, conf_dir)
+    app_id = client.submit(spec)
+    request.addfinalizer(lambda: kill_if_running(client, app_id))
+    staging = staging_root / str(app_id)
     report = wait_final(client, app_id, timeout=120)
     assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.FAILED)
     assert "Failure in service flaky" in report.diagnostics

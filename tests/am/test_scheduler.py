@@ -6,8 +6,6 @@ from typing import List, Optional
 
 import pytest
 
-from pyarn.am.errors import InvalidRequestError
-from pyarn.am.records import ContainerState
 from pyarn.am.scheduler import (
     KILLED_BY_APPMASTER,
     CancelRequest,
@@ -19,6 +17,8 @@ from pyarn.am.scheduler import (
     Scheduler,
     StopContainer,
 )
+from pyarn.application.errors import InvalidRequestError
+from pyarn.application.records import ContainerState
 from pyarn.spec import ApplicationSpec
 from pyarn.yarn.amrm import AllocatedContainer
 from pyarn.yarn.ids import ApplicationAttemptId, ContainerId, NodeId

@@ -147,6 +147,8 @@ class FakeScheduler:
         self.script: List[object] = []  # per allocate: a response to send, or an exception
         self.unregister_after = 1
         self.finishes = 0
+        self.forgetful = False  # never keeps a registration: every allocate is refused
+        self.refused = 0
 
     def registerApplicationMaster(self, request, ctx):
         with self.lock:
@@ -162,7 +164,8 @@ class FakeScheduler:
     def allocate(self, request, ctx):
         with self.lock:
             self.identifiers.append(ctx.token_identifier)
-            if self.last_id is None:
+            if self.last_id is None or self.forgetful:
+                self.refused += 1
                 raise ApplicationMasterNotRegisteredError("AM is not registered")
             if (request.response_id + 1) & 0x7FFFFFFF == self.last_id and self.last_response is not None:
                 return self.last_response
@@ -281,6 +284,22 @@ def test_resync_registers_again_and_resends_everything(client, scheduler):
     client.allocate()
     assert scheduler.registered == 2
     assert rows(scheduler.requests[-1]) == {(1, ANY): (1, True, None), (2, ANY): (1, True, None)}
+    assert scheduler.requests[-1].response_id == 0
+
+
+def test_an_rm_that_keeps_forgetting_the_attempt_is_an_error_not_a_loop(client, scheduler):
+    client.register("h", 1, "")
+    client.add_container_request(ContainerRequest(SMALL, 1))
+    scheduler.forgetful = True
+    with pytest.raises(ApplicationMasterNotRegisteredError):
+        client.allocate()
+    assert (scheduler.registered, scheduler.refused) == (2, 2)  # one registration again, then it gives up
+    with pytest.raises(ApplicationMasterNotRegisteredError):
+        client.allocate()  # each heartbeat tries once more, no more
+    assert (scheduler.registered, scheduler.refused) == (3, 4)
+    scheduler.forgetful = False
+    client.allocate()  # nothing was lost meanwhile
+    assert rows(scheduler.requests[-1]) == {(1, ANY): (1, True, None)}
     assert scheduler.requests[-1].response_id == 0
 
 

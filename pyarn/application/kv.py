@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 from hadoop_protos import pyarn_pb2 as pb
 
 from ..errors import PyarnError
-from .kvevents import POLL_SECONDS, Call, Event, EventFilter, EventQueue, EventsLostError, EventType
+from .kvevents import POLL_SECONDS, Backoff, Call, Event, EventFilter, EventQueue, EventsLostError, EventType
 from .kvops import (
     NO_CHANGE,
     Condition,
@@ -206,14 +206,20 @@ class KeyValueStore(MutableMapping[str, bytes]):
         """The key's value once it exists; KvTimeoutError after ``timeout`` seconds (None: forever)."""
         _check_str("key", key)
         deadline = None if timeout is None else time.monotonic() + timeout
+        backoff = Backoff()
         while True:
             remaining = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
             request = pb.WaitRequestProto(key=key, timeout_ms=max(int(remaining * 1000), 0))
+            began = time.monotonic()
             response = self._call("kvWait", request, max(remaining, 0) + 30)
             if response.HasField("kv"):
                 return _pair(response.kv) if return_owner else response.kv.value
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 raise KvTimeoutError(f"key {key!r} was not set within {timeout:g} s")
+            pause = backoff.pause(remaining, now - began, False)  # the AM was too busy to hold it
+            if pause:
+                time.sleep(pause if deadline is None else min(pause, deadline - now))
 
     def events(self, event_filter: Optional[EventFilter] = None, key: Optional[str] = None,
                prefix: Optional[str] = None, start: Optional[str] = None, end: Optional[str] = None,

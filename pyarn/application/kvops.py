@@ -17,11 +17,10 @@ from google.protobuf.message import Message
 
 from hadoop_protos import pyarn_pb2 as pb
 
-from .kvstore import next_key
 from .records import parse_container_id
 
 __all__ = [
-    "NO_CHANGE", "ValueOwnerPair", "TransactionResult", "Operation", "Condition",
+    "next_key", "NO_CHANGE", "ValueOwnerPair", "TransactionResult", "Operation", "Condition",
     "get", "get_prefix", "get_range", "pop", "pop_prefix", "pop_range", "discard", "discard_prefix",
     "discard_range", "exists", "missing", "count", "list_keys", "put", "swap",
     "comparison", "value", "owner", "version", "create_revision", "mod_revision",
@@ -60,6 +59,18 @@ def _check_str(name: str, value: Any, nullable: bool = False) -> None:
     if not isinstance(value, str):
         expected = "a string or None" if nullable else "a string"
         raise TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def next_key(prefix: str) -> Optional[str]:
+    """The smallest string above every string starting with ``prefix`` (None: no such bound)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars.pop()) + 1
+        if code == 0xD800:  # skip the surrogates, which UTF-8 cannot carry
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return "".join(chars) + chr(code)
+    return None
 
 
 def _key_bounds(key: str) -> Tuple[str, str]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import queue
+import random
 import threading
+import time
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Union
 
 import attrs
@@ -20,13 +22,40 @@ from hadoop_protos import pyarn_pb2 as pb
 from ..errors import PyarnError
 from .kvops import ValueOwnerPair, _check_str, _key_bounds, _pair, _prefix_bounds, _set_bounds
 
-__all__ = ["EventType", "EventFilter", "Event", "EventQueue", "EventsLostError", "POLL_SECONDS"]
+__all__ = ["EventType", "EventFilter", "Event", "EventQueue", "EventsLostError", "POLL_SECONDS", "Backoff"]
 
 #: ``call(method, request, timeout)`` -> response: how a client reaches the AM.
 Call = Callable[[str, Message, Optional[float]], Any]
 
 #: Longest a single wait/watch call asks the AM to hold (the AM caps it at 30 s too).
 POLL_SECONDS = 20.0
+#: Pauses between polls the AM answered early with nothing (all its long-poll slots were taken):
+#: the first one, and the longest as they double.
+BUSY_PAUSE_FIRST = 0.05
+BUSY_PAUSE_MAX = 1.0
+
+
+class Backoff:
+    """When to poll again after the AM answered a long poll early with nothing.
+
+    The AM holds a bounded number of long polls at once and answers the others
+    at once (:mod:`pyarn.am.service`); such an answer comes well before the time
+    asked for. :meth:`pause` is then how long to wait before polling again:
+    0 after a poll that was held (or answered something), else a jittered pause
+    doubling from :data:`BUSY_PAUSE_FIRST` to :data:`BUSY_PAUSE_MAX`.
+    """
+
+    def __init__(self) -> None:
+        self._next = BUSY_PAUSE_FIRST
+
+    def pause(self, asked: float, took: float, answered: bool) -> float:
+        """The pause after a poll that asked to be held ``asked`` s and took ``took`` s."""
+        if answered or asked < 2 * BUSY_PAUSE_FIRST or took >= asked / 2:
+            self._next = BUSY_PAUSE_FIRST
+            return 0.0
+        pause = self._next * random.uniform(0.5, 1.0)
+        self._next = min(self._next * 2, BUSY_PAUSE_MAX)
+        return pause
 
 
 class EventsLostError(PyarnError):
@@ -167,6 +196,7 @@ class EventQueue:
         return f"EventQueue<{len(self.filters)} filters>"
 
     def _poll(self) -> None:
+        backoff = Backoff()
         while True:
             with self._lock:
                 while not self._since and not self._closed:
@@ -177,11 +207,17 @@ class EventQueue:
             request = pb.WatchRequestProto(filters=[f._proto() for f, _ in snapshot],
                                            after_revision=min(since for _, since in snapshot),
                                            timeout_ms=int(POLL_SECONDS * 1000))
+            began = time.monotonic()
             try:
                 response = self._call("kvWatch", request, POLL_SECONDS + 30)
             except Exception as exc:
                 self._queue.put(exc)
                 return
+            pause = backoff.pause(POLL_SECONDS, time.monotonic() - began,
+                                  bool(response.events) or response.compacted)
+            if pause:
+                with self._lock:
+                    self._lock.wait_for(lambda: self._closed, pause)
             if response.compacted:
                 self._queue.put(EventsLostError("events were lost: the ApplicationMaster no longer holds "
                                                 "them (the queue fell too far behind)"))

@@ -13,10 +13,12 @@ import attrs
 
 from hadoop_protos import pyarn_pb2 as pb
 
+# The one conversion between YARN's milliseconds and datetimes (naive means UTC).
+from ..yarn.records import _millis, _time
+
 __all__ = ["ContainerState", "Container", "parse_container_id", "format_container_id"]
 
 _UTC = timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+)
-_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 
 
 class ContainerState(str, enum.Enum):  # noqa: UP042 (StrEnum is 3.11+)
@@ -71,12 +73,8 @@ def parse_container_id(container_id: str) -> Tuple[str, int]:
                      "e.g. worker_0")
 
 
-def _time(millis: int) -> Optional[datetime]:
-    return _EPOCH + timedelta(milliseconds=millis) if millis > 0 else None
-
-
-def _millis(moment: Optional[datetime]) -> int:
-    return 0 if moment is None else int((moment - _EPOCH) / timedelta(milliseconds=1))
+def _utc(moment: Optional[datetime]) -> Optional[datetime]:
+    return moment.replace(tzinfo=_UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +82,9 @@ class Container:
     """One container of a service as the ApplicationMaster tracks it.
 
     ``start_time`` is when it was allocated and launched, ``finish_time`` when
-    it ended (both None until then); ``exit_status`` is YARN's exit status of
-    a completed container, None otherwise.
+    it ended (both None until then; UTC, a naive time given here is taken as
+    UTC); ``exit_status`` is YARN's exit status of a completed container,
+    None otherwise.
     """
 
     service_name: str
@@ -94,8 +93,8 @@ class Container:
     yarn_container_id: Optional[str] = None
     yarn_node_id: Optional[str] = None
     yarn_node_http_address: Optional[str] = None
-    start_time: Optional[datetime] = None
-    finish_time: Optional[datetime] = None
+    start_time: Optional[datetime] = attrs.field(default=None, converter=_utc)
+    finish_time: Optional[datetime] = attrs.field(default=None, converter=_utc)
     exit_message: str = ""
     exit_status: Optional[int] = None
 
@@ -119,7 +118,7 @@ class Container:
             yarn_container_id=proto.yarn_container_id or None,
             yarn_node_id=proto.yarn_node_id or None,
             yarn_node_http_address=proto.yarn_node_http_address or None,
-            start_time=_time(proto.start_time), finish_time=_time(proto.finish_time),
+            start_time=_time(proto, "start_time"), finish_time=_time(proto, "finish_time"),
             exit_message=proto.exit_message,
             exit_status=proto.exit_status if proto.HasField("exit_status") else None)
 
