@@ -134,7 +134,8 @@ def _compare_enum(name: str, ours: d.EnumDescriptorProto, ref: d.EnumDescriptorP
             yield f"enum {name}: value {value} is {a[value]}, reference has {b[value]}"
 
 
-def _compare_service(name: str, ours: d.ServiceDescriptorProto, ref: d.ServiceDescriptorProto) -> Iterator[str]:
+def _compare_service(name: str, ours: d.ServiceDescriptorProto,
+                     ref: d.ServiceDescriptorProto) -> Iterator[str]:
     a = {m.name: m for m in ours.method}
     b = {m.name: m for m in ref.method}
     for method in sorted(set(a) | set(b)):

@@ -68,8 +68,10 @@ class Client:
     (``YARN_CONF_DIR``, ``HADOOP_CONF_DIR``, ``HADOOP_HOME``); ``conf_dir``
     names a configuration directory instead, ``conf`` passes a loaded
     :class:`~pyarn.conf.Configuration`. ``user`` is the user to act as (a
-    name or a :class:`~pyarn.security.user.User`; default: ``HADOOP_USER_NAME``
-    or the OS user). ``retry_policy`` replaces the failover policy the
+    name or a :class:`~pyarn.security.user.User`; default: the login user, see
+    :meth:`~pyarn.security.user.User.login`: the Kerberos principal's short name on a
+    secure cluster, else ``HADOOP_USER_NAME`` or the OS user, with the tokens of
+    ``HADOOP_TOKEN_FILE_LOCATION``). ``retry_policy`` replaces the failover policy the
     configuration sets (``yarn.client.failover-*``).
 
     For :meth:`submit`: ``staging_dir`` is where applications are staged
@@ -88,7 +90,7 @@ class Client:
         self.staging_dir = os.fspath(staging_dir) if staging_dir is not None else None
         self.python = python
         self.conf = conf if conf is not None else Configuration.load(conf_dir)
-        self.user = user if isinstance(user, User) else User(user) if user else User.current()
+        self.user = user if isinstance(user, User) else User(user) if user else User.login(self.conf)
         self.rm = ResourceManagerClient.from_conf(self.conf, user=self.user, policy=retry_policy)
         self._poll_interval = max(self.conf.get_int(_POLL_INTERVAL_KEY, 200), 1) / 1000.0
         timeout = self.conf.get_int(_POLL_TIMEOUT_KEY, -1)

@@ -57,12 +57,12 @@ import attrs
 from .application.environment import CONF_ARCHIVE, CONF_DIR, SPEC_FILE, STAGING_DIR_ENV
 from .application.security import SECRET_ALIAS, forget_secret, new_secret, save_secret
 from .conf import Configuration, rm_addresses
-from .conf.addresses import substitute_host
 from .conf.configuration import DEFAULTS_LABEL
 from .conf.writer import site_xml
 from .errors import PyarnError
 from .ipc import IpcSettings
 from .security.credentials import Credentials
+from .security.principals import canonical_host, substitute_host
 from .security.user import User
 from .spec import ApplicationSpec, File, FileType, FileVisibility, Resources, SpecError
 from .staging import StagedFile, StagingDir, open_staging_dir, staging_scheme, stat_source
@@ -294,7 +294,8 @@ def _delegation_tokens(conf: Configuration, user: User, spec: ApplicationSpec) -
     if not principal:
         raise PyarnError("yarn.resourcemanager.principal is not set: cannot name the renewer of the "
                          "application's delegation tokens")
-    renewer = substitute_host(principal, rm_addresses(conf)[0][1])
+    # As Java's Master.getMasterPrincipal: _HOST is the RM's canonical host name.
+    renewer = substitute_host(principal, canonical_host(rm_addresses(conf)[0][1]))
     uris = list(dict.fromkeys(
         ([conf.get_str("fs.defaultFS")] if conf.get_str("fs.defaultFS", "").startswith("hdfs:") else [])
         + list(spec.file_systems)))

@@ -7,16 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Mapping, Optional
-from xml.sax.saxutils import escape
 
-
-def site_xml(properties: Mapping[str, str]) -> str:
-    """A Hadoop ``<configuration>`` document holding ``properties``."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<configuration>"]
-    for name, value in properties.items():
-        lines.append(f"  <property><name>{escape(name)}</name><value>{escape(str(value))}</value></property>")
-    lines.append("</configuration>")
-    return "\n".join(lines) + "\n"
+from ..conf.writer import site_xml
 
 
 def write_conf_dir(directory: Path, core: Mapping[str, str], yarn: Mapping[str, str],
