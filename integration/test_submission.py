@@ -203,3 +203,38 @@ def test_shutdown_with_a_status(client, submitted):
     assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.KILLED)
     assert report.diagnostics == "stopped by the integration test"
     wait_for(lambda: staging_gone(client, app_id), timeout=30)
+
+
+def test_a_service_reaches_hdfs_with_the_application_tokens(client, submitted, hadoop_conf_dir):
+    """A service container writes and reads HDFS with what YARN gave it: on a Kerberized cluster
+    no ticket, only the HDFS delegation token the submitter fetched and ``pyarn-am`` passed on."""
+    if not client.conf.get_str("fs.defaultFS", "").startswith("hdfs://"):
+        pytest.skip("the cluster's default file system is not HDFS")
+    from pyarn.hdfs import HDFS
+
+    writer = python("""
+        import os
+        from pyarn.hdfs import HDFS
+        path = os.environ["CHECK_PATH"]
+        with HDFS(os.environ["PYARN_CONF_DIR"]) as fs:
+            with fs.open(path, "wb") as f:
+                f.write(b"written with the application's tokens")
+            with fs.open(path, "rb") as f:
+                print(f.read().decode())
+    """)
+    with HDFS(conf=client.conf) as fs:
+        path = f"{fs.home}/.pyarn-it-tokens-{time.time_ns()}"
+        try:
+            app_id = client.submit({"name": "hdfs-tokens", "services": {
+                "writer": service(writer, env={"CHECK_PATH": path})}})
+            submitted.append(app_id)
+            report = final(client, app_id)
+            assert report.final_status is FinalStatus.SUCCEEDED, report.diagnostics
+            assert "written with the application's tokens" in service_stdout(hadoop_conf_dir, app_id)
+            with fs.open(path, "rb") as f:
+                assert f.read() == b"written with the application's tokens"
+            if client.conf.get_str("hadoop.security.authentication", "simple").lower() == "kerberos":
+                assert fs.stat(path).owner == client.user.name  # the delegation token's owner
+        finally:
+            if fs.exists(path):
+                fs.rm(path)
