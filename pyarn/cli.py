@@ -57,6 +57,10 @@ def build_parser(delegate: Any = None) -> argparse.ArgumentParser:
     parser.add_argument("--conf-dir", metavar="DIR",
                         help="Hadoop configuration directory (default: $YARN_CONF_DIR, $HADOOP_CONF_DIR, "
                              "$HADOOP_HOME/etc/hadoop)")
+    parser.add_argument("--principal", metavar="PRINCIPAL",
+                        help="log in to Kerberos as PRINCIPAL from --keytab (default: the ticket cache, "
+                             "$KRB5CCNAME)")
+    parser.add_argument("--keytab", metavar="FILE", help="the keytab holding --principal's key")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_application(commands)
     _add_container(commands)
@@ -235,13 +239,17 @@ def _add_queue(commands) -> None:
     queue.set_defaults(run=_queue)
 
 
+#: Global options that take a value (the next word).
+_VALUED_OPTIONS = ("--conf-dir", "--principal", "--keytab")
+
+
 def _command_of(argv: Sequence[str]) -> Optional[str]:
-    """The subcommand in ``argv``: the first word that is neither an option nor ``--conf-dir``'s value."""
+    """The subcommand in ``argv``: the first word that is neither an option nor a global option's value."""
     skip = False
     for arg in argv:
         if skip:
             skip = False
-        elif arg == "--conf-dir":
+        elif arg in _VALUED_OPTIONS:
             skip = True
         elif not arg.startswith("-"):
             return arg
@@ -281,6 +289,13 @@ def _run(args: argparse.Namespace) -> int:
 
     client = None
     try:
+        if (args.principal is None) != (args.keytab is None):
+            _error("--principal and --keytab go together")
+            return 2
+        if args.principal is not None:
+            from .security.kerberos import login_from_keytab
+
+            login_from_keytab(args.principal, args.keytab)
         if args.command in DELEGATED:
             return _exit_status(importlib.import_module(DELEGATED[args.command][0]).run(args))
         client = _connect(args.conf_dir)

@@ -74,6 +74,11 @@ class Client:
     ``HADOOP_TOKEN_FILE_LOCATION``). ``retry_policy`` replaces the failover policy the
     configuration sets (``yarn.client.failover-*``).
 
+    ``principal`` and ``keytab`` log this process in to Kerberos from a keytab
+    (as Java's ``UserGroupInformation.loginUserFromKeytab``): every later
+    connection on a secure cluster, this client's and the HDFS staging's, uses
+    that login; without them the ticket cache (``KRB5CCNAME``) is used.
+
     For :meth:`submit`: ``staging_dir`` is where applications are staged
     (default: the ``pyarn.staging-dir`` setting, else ``.pyarn`` in the
     user's home on the default file system, see :mod:`pyarn.staging`);
@@ -84,9 +89,16 @@ class Client:
     def __init__(self, conf_dir: Union[str, os.PathLike, None] = None, *,
                  conf: Optional[Configuration] = None, user: Union[str, User, None] = None,
                  retry_policy: Optional[RetryPolicy] = None, staging_dir: Optional[str] = None,
-                 python: Optional[str] = None) -> None:
+                 python: Optional[str] = None, principal: Optional[str] = None,
+                 keytab: Optional[str] = None) -> None:
         if conf is not None and conf_dir is not None:
             raise ValueError("Client: give conf_dir or conf, not both")
+        if (principal is None) != (keytab is None):
+            raise ValueError("Client: a Kerberos login needs both principal and keytab")
+        if principal is not None and keytab is not None:
+            from .security.kerberos import login_from_keytab
+
+            login_from_keytab(principal, keytab)
         self.staging_dir = os.fspath(staging_dir) if staging_dir is not None else None
         self.python = python
         self.conf = conf if conf is not None else Configuration.load(conf_dir)

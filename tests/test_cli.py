@@ -371,3 +371,15 @@ def test_duration(seconds, text):
 def test_application_id_round_trips_through_the_table(pyarn):
     _, out, _ = pyarn("application", "ls")
     assert ApplicationId.parse(out.splitlines()[1].split()[0]) == app_id(2)
+
+
+def test_principal_without_keytab_is_a_usage_error(capsys):
+    assert cli.main(["--principal", "alice@PYARN.TEST", "node", "ls"]) == 2
+    assert "--principal and --keytab go together" in capsys.readouterr().err
+
+
+def test_a_bad_keytab_is_one_line(capsys, tmp_path):
+    pytest.importorskip("gssapi")
+    assert cli.main(["--principal", "alice@PYARN.TEST", "--keytab", str(tmp_path / "none.keytab"),
+                     "node", "ls"]) == 1
+    assert one_line_error(capsys.readouterr().err).startswith("pyarn: error: cannot read keytab")

@@ -23,6 +23,7 @@ from ..security.kerberos import (
     check_server_principal,
     default_realm,
     gssapi_module,
+    login_user,
     principal_key,
     short_name,
 )
@@ -138,9 +139,7 @@ class KerberosTarget:
         from .sasl.gssapi import GssapiClient, context_flags
 
         gssapi = gssapi_module()
-        login = self.credentials
-        if login is None:
-            login = KerberosCredentials.from_ticket_cache()
+        login = self.credentials or login_user() or KerberosCredentials.from_ticket_cache()
         realm = default_realm() or login.realm
         target = check_server_principal(auth.protocol, auth.serverId, key=key, conf=self.principals,
                                         server_host=self.host, realm=realm)

@@ -335,3 +335,24 @@ def check_server_principal(advertised_protocol: str, advertised_server_id: str, 
         raise ServerPrincipalError(f"Server has invalid Kerberos principal: {advertised}, expecting: "
                                    f"{configured} ({key})")
     return configured
+
+
+#: The process's Kerberos login, as Java's ``UserGroupInformation.loginUserFromKeytab`` sets it.
+_login_user: Optional[KerberosCredentials] = None
+
+
+def login_from_keytab(principal: str, keytab: str) -> KerberosCredentials:
+    """Log this process in as ``principal`` from ``keytab`` (a private in-memory ticket cache).
+
+    Every later connection that meets a KERBEROS offer without credentials of
+    its own uses this login instead of ``KRB5CCNAME``; ``KeytabError`` and
+    friends say at once what is wrong with the keytab.
+    """
+    global _login_user
+    _login_user = KerberosCredentials.from_keytab(principal, keytab)
+    return _login_user
+
+
+def login_user() -> Optional[KerberosCredentials]:
+    """The login set by :func:`login_from_keytab`, if any."""
+    return _login_user

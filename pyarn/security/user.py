@@ -55,6 +55,8 @@ class User:
         if conf is not None and conf.get("hadoop.security.authentication", "simple").lower() == "kerberos":
             # Under Kerberos the user is the ticket's principal (HADOOP_USER_NAME is ignored);
             # with no ticket (a container holding tokens) it stays the OS user, as in Java.
+            from .kerberos import short_name
+
             principal = _ticket_principal(env)
             user = cls(short_name(principal) if principal else _os_user())
         return user.with_tokens(credentials.tokens.values())
@@ -74,16 +76,15 @@ class User:
         return User(name, real_user=self.name, tokens=self.tokens)
 
 
-def short_name(principal: str) -> str:
-    """Hadoop's default ``auth_to_local`` rule: ``alice/host@REALM`` -> ``alice``."""
-    return principal.split("@", 1)[0].split("/", 1)[0]
-
-
 def _ticket_principal(env: Mapping[str, str]) -> Optional[str]:
-    """The principal of the ticket cache (``KRB5CCNAME``), or None without a usable ticket."""
+    """The principal of the process's keytab login, else of the ticket cache (``KRB5CCNAME``);
+    None without a usable ticket."""
     try:
-        from .kerberos import KerberosCredentials
+        from .kerberos import KerberosCredentials, login_user
 
+        login = login_user()
+        if login is not None:
+            return login.principal
         return KerberosCredentials.from_ticket_cache(env.get("KRB5CCNAME")).principal
     except Exception:  # no gssapi, no cache, expired: the connection will say which
         return None

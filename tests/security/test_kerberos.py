@@ -262,3 +262,18 @@ def test_login_user_is_the_ticket_principals_short_name(kdc):
     assert User.login(conf, env=no_ticket).name == User.current({}).name
     # Simple auth keeps HADOOP_USER_NAME.
     assert User.login({"hadoop.security.authentication": "simple"}, env=env).name == "ignored-under-kerberos"
+
+
+def test_process_keytab_login_serves_connections_without_a_ticket_cache(kdc, monkeypatch):
+    from pyarn.security import kerberos
+    from pyarn.security.user import User
+
+    monkeypatch.setenv("KRB5CCNAME", "FILE:/nonexistent/pyarn-no-ticket")
+    monkeypatch.setattr(kerberos, "_login_user", None)
+    with _server(kdc, Qop.AUTH) as server, RpcClient(_settings(Qop.AUTH)) as client:
+        with pytest.raises(NoTicketError):
+            _whoami(client, server.address_string)
+        login = kerberos.login_from_keytab(kdc.principal(USER), str(kdc.keytab(USER)))
+        assert kerberos.login_user() is login
+        assert _whoami(client, server.address_string) == ("alice", "KERBEROS", "")
+        assert User.login({"hadoop.security.authentication": "kerberos"}).name == "alice"
