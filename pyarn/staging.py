@@ -20,6 +20,7 @@ removes it when a submission fails or the client kills the application.
 """
 from __future__ import annotations
 
+import abc
 import os
 import shutil
 import uuid
@@ -61,32 +62,37 @@ class StagedFile:
     timestamp: int
 
 
-class StagingDir:
+class StagingDir(abc.ABC):
     """One application's staging directory, at :attr:`url`, on one file system."""
 
     url: str
 
+    @abc.abstractmethod
     def create(self) -> None:
         """Make the directory (and missing parents), readable by its owner only."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def upload(self, local: Union[str, os.PathLike], name: str) -> StagedFile:
         """Copy a local file or directory tree in as ``name``."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def write(self, name: str, data: bytes) -> StagedFile:
         """Write ``data`` as file ``name``."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def remove(self) -> None:
         """Delete the directory and everything in it (nothing happens when it is gone)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def exists(self) -> bool:
         """Whether the directory is there."""
-        raise NotImplementedError
+        ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op unless a subclass holds connections)
         """Release connections."""
 
     def __enter__(self) -> StagingDir:

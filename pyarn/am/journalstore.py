@@ -15,6 +15,7 @@ batch of records as a file of its own (see :class:`~pyarn.am.journal.Journal`).
 """
 from __future__ import annotations
 
+import abc
 import errno
 import os
 import uuid
@@ -34,36 +35,41 @@ _HDFS_COMPLETE_DELAY_KEY = "dfs.client.block.write.locateFollowingBlock.initial.
 _HDFS_COMPLETE_DELAY_MS = "5"
 
 
-class JournalStore:
+class JournalStore(abc.ABC):
     """A flat directory of journal files (see the module docstring)."""
 
     #: Whether :meth:`append` is offered.
     appends = False
     url = ""
 
+    @abc.abstractmethod
     def names(self) -> List[str]:
         """The names of the files in the directory (none when it does not exist)."""
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def read(self, name: str) -> bytes:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def write_atomic(self, name: str, data: bytes) -> None:
         """Write the file ``name`` whole, replacing any file of that name."""
-        raise NotImplementedError
+        ...
 
     def append(self, name: str, data: bytes) -> None:
         """Add ``data`` to the end of ``name`` (created when missing)."""
         raise NotImplementedError(f"{type(self).__name__} cannot append")
 
+    @abc.abstractmethod
     def rename(self, name: str, new_name: str) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def delete(self, name: str) -> None:
         """Remove ``name``; nothing happens when it is not there."""
-        raise NotImplementedError
+        ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a no-op unless a subclass holds something open)
         """Release open files and connections."""
 
 
