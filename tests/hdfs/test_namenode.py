@@ -194,12 +194,13 @@ def test_listing_of_missing_directory(make_client):
         list(client.list_directory("/gone"))
 
 
-def test_complete_retries_with_javas_backoff(make_client):
-    answers = iter([False, False, False, True])
+def test_complete_asks_again_quickly_then_with_javas_backoff(make_client):
+    answers = iter([False] * 9 + [True])
     client = make_client({"complete": lambda r: cn.CompleteResponseProto(result=next(answers))})
     last = hdfs_pb2.ExtendedBlockProto(poolId="BP", blockId=1, generationStamp=1, numBytes=7)
     client.complete("/f", 42, last)
-    assert client.sleeps == [0.4, 0.8, 1.6]
+    quick = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32]  # below write_retry_delay (0.4)
+    assert client.sleeps == pytest.approx(quick + [0.4, 0.8, 1.6])
     request = client.proxy.calls[0][1]
     assert (request.src, request.fileId, request.last.numBytes, request.clientName) == \
         ("/f", 42, 7, client.client_name)
@@ -211,7 +212,9 @@ def test_complete_gives_up(make_client):
     with pytest.raises(CompleteFileError, match="enough replicas") as info:
         client.complete("/f", 1)
     assert isinstance(info.value, OSError)
-    assert client.sleeps == [0.1, 0.2] and len(client.proxy.calls) == 3
+    # Never sooner than Java: its two retries (0.1, 0.2) come after the quick ones.
+    assert client.sleeps == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.1, 0.2])
+    assert len(client.proxy.calls) == 7
 
 
 def test_add_block_waits_for_the_previous_block(make_client):
