@@ -47,9 +47,10 @@ from ..errors import (  # the HDFS exceptions live in pyarn.errors; re-exported 
 )
 from ..ipc.auth import select_token
 from ..ipc.client import RpcClient
-from ..ipc.retry import FailoverProxy, RetryPolicy
+from ..ipc.protocol_client import ProtocolClient
+from ..ipc.retry import RetryPolicy
 from ..ipc.settings import IpcSettings
-from ..net import AddressLike, format_address, token_service
+from ..net import AddressLike, token_service
 from ..security.tokens import Token
 from ..security.user import User
 from .checksum import ChecksumType, DataChecksum
@@ -279,7 +280,7 @@ def new_client_name() -> str:
     return f"DFSClient_NONMAPREDUCE_{random.randint(-(1 << 31), (1 << 31) - 1)}_{threading.get_native_id()}"
 
 
-class NameNodeClient:
+class NameNodeClient(ProtocolClient):
     """Typed calls of ``ClientProtocol`` on the NameNodes at ``addresses``.
 
     ``rpc`` carries the connections; when it is not given the client makes
@@ -300,8 +301,6 @@ class NameNodeClient:
                  client_name: Optional[str] = None, write_retries: int = 5,
                  write_retry_delay: float = 0.4, use_ip_for_tokens: bool = True,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self._owns_rpc = rpc is None
-        self.rpc = rpc if rpc is not None else RpcClient(settings)
         if user is None:
             user = User.login()
         # An HA file system's delegation token names the nameservice, not a NameNode: pick it
@@ -310,8 +309,8 @@ class NameNodeClient:
         if nameservice is not None:
             token = select_token(user, CLIENT_NAMENODE_PROTOCOL.name, None,
                                  logical_service=_HA_TOKEN_PREFIX + nameservice)
-        self.proxy = FailoverProxy(self.rpc, addresses, CLIENT_NAMENODE_PROTOCOL, user, policy=policy,
-                                   token=token)
+        super().__init__(addresses, CLIENT_NAMENODE_PROTOCOL, rpc=rpc, settings=settings, user=user,
+                         policy=policy, token=token)
         self.nameservice = nameservice
         self.client_name = client_name or new_client_name()
         self.write_retries = write_retries
@@ -342,29 +341,10 @@ class NameNodeClient:
     def __repr__(self) -> str:
         return f"NameNodeClient({', '.join(self.addresses)}, client_name={self.client_name!r})"
 
-    @property
-    def addresses(self) -> Tuple[str, ...]:
-        """The NameNode addresses, ``host:port``, in failover order."""
-        return tuple(format_address(a) for a in self.proxy.addresses)
-
-    @property
-    def user(self) -> User:
-        return self.proxy.user
-
     def close(self) -> None:
         """Stop renewing leases and close the connections (unless the RpcClient was given)."""
         self.lease.close()
-        if self._owns_rpc:
-            self.rpc.close()
-
-    def __enter__(self) -> NameNodeClient:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def _call(self, method: str, request):
-        return self.proxy.call(method, request)
+        super().close()
 
     # ------------------------------------------------------------------ namespace
 

@@ -25,9 +25,10 @@ from hadoop_protos.yarn_protocols_rpc import APPLICATION_CLIENT_PROTOCOL
 from ..conf import Configuration, rm_addresses
 from ..errors import PyarnError
 from ..ipc.client import RpcClient
-from ..ipc.retry import FailoverProxy, RetryPolicy
+from ..ipc.protocol_client import ProtocolClient
+from ..ipc.retry import RetryPolicy
 from ..ipc.settings import IpcSettings
-from ..net import AddressLike, format_address, split_authority
+from ..net import AddressLike, split_authority
 from ..security.credentials import Credentials
 from ..security.user import User
 from .ids import ApplicationAttemptId, ApplicationId, ContainerId
@@ -82,7 +83,7 @@ class NewApplication:
     max_resource: Resource
 
 
-class ResourceManagerClient:
+class ResourceManagerClient(ProtocolClient):
     """Typed calls of ``ApplicationClientProtocol`` on the ResourceManagers at ``addresses``.
 
     ``rpc`` carries the connections; when it is not given, the client makes
@@ -92,9 +93,8 @@ class ResourceManagerClient:
     def __init__(self, addresses: Sequence[AddressLike], *, rpc: Optional[RpcClient] = None,
                  settings: Optional[IpcSettings] = None, user: Optional[User] = None,
                  policy: Optional[RetryPolicy] = None) -> None:
-        self._owns_rpc = rpc is None
-        self.rpc = rpc if rpc is not None else RpcClient(settings)
-        self.proxy = FailoverProxy(self.rpc, addresses, APPLICATION_CLIENT_PROTOCOL, user, policy=policy)
+        super().__init__(addresses, APPLICATION_CLIENT_PROTOCOL, rpc=rpc, settings=settings, user=user,
+                         policy=policy)
 
     @classmethod
     def from_conf(cls, conf: Configuration, *, user: Optional[User] = None,
@@ -110,28 +110,6 @@ class ResourceManagerClient:
     def __repr__(self) -> str:
         return f"ResourceManagerClient({', '.join(self.addresses)})"
 
-    @property
-    def addresses(self) -> Tuple[str, ...]:
-        """The RM addresses, ``host:port``, in failover order."""
-        return tuple(format_address(a) for a in self.proxy.addresses)
-
-    @property
-    def user(self) -> User:
-        return self.proxy.user
-
-    def close(self) -> None:
-        """Close the connections, unless the RpcClient was given by the caller."""
-        if self._owns_rpc:
-            self.rpc.close()
-
-    def __enter__(self) -> ResourceManagerClient:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def _call(self, method: str, request):
-        return self.proxy.call(method, request)
 
     # ------------------------------------------------------------ applications
 
