@@ -9,6 +9,7 @@ service's Kerberos identity.
 """
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple, Union
@@ -178,7 +179,7 @@ def client_negotiation(token: Optional[Token], *, qops: Sequence[Qop] = (Qop.AUT
     return SaslClientNegotiation(factories, allow_simple=allow_simple)
 
 
-class SecretManager:
+class SecretManager(abc.ABC):
     """Checks tokens for a server: subclass it, or pass a plain callable to :class:`ServerAuth`.
 
     :meth:`retrieve_password` returns the password of a token identifier or
@@ -186,8 +187,9 @@ class SecretManager:
     user a token identifier stands for (the authorization id by default).
     """
 
+    @abc.abstractmethod
     def retrieve_password(self, identifier: bytes) -> bytes:
-        raise NotImplementedError
+        """The password of ``identifier``; InvalidTokenError when it is not one of ours."""
 
     def user_of(self, identifier: bytes) -> Optional[str]:
         return None
