@@ -38,6 +38,7 @@ from .application.errors import InvalidRequestError
 from .application.kv import KeyValueStore
 from .application.records import Container, ContainerState
 from .application.security import SECRET_ALIAS, TOKEN_KIND, app_token
+from .conf import Configuration
 from .errors import (
     ConnectFailedError,
     ConnectionClosedError,
@@ -55,11 +56,12 @@ from .yarn.ids import ApplicationId
 from .yarn.records import FinalStatus
 
 if TYPE_CHECKING:
-    from .conf import Configuration
+    from .yarn.records import ApplicationReport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ApplicationClient", "InvalidRequestError", "Locate", "RmLocator", "RELOCATE_TIMEOUT"]
+__all__ = ["ApplicationClient", "InvalidRequestError", "Locate", "RmLocator", "RELOCATE_TIMEOUT",
+           "client_to_am_token_of"]
 
 #: Retries of calls whose connection failed (the AM may be briefly busy or restarting).
 _POLICY = RetryPolicy(max_attempts=4, sleep_base=0.5, sleep_max=4.0)
@@ -100,6 +102,14 @@ class RmLocator:
         with Client(self.conf_dir, conf=self.conf, user=self.user, retry_policy=_RM_POLICY) as client:
             return client.master_address(self.app_id, timeout=self.timeout)
 
+    def client_token(self) -> Token:
+        """A fresh client-to-AM token for the application's current attempt, from the
+        ResourceManager's report (secure clusters give one to whoever may view the application)."""
+        from .client import Client
+
+        with Client(self.conf_dir, conf=self.conf, user=self.user, retry_policy=_RM_POLICY) as client:
+            return client_to_am_token_of(client.application_report(self.app_id))
+
     @classmethod
     def from_env(cls, app_id: Union[ApplicationId, str], env: Mapping[str, str]) -> Optional[RmLocator]:
         """The locator of a process inside the application: the configuration directory its
@@ -114,12 +124,27 @@ class RmLocator:
         return cls(app_id, conf_dir=os.path.abspath(conf_dir), user=User.current(env))
 
 
+def client_to_am_token_of(report: ApplicationReport) -> Token:
+    """The client-to-AM token in an application report; PyarnError when there is none."""
+    token = report.client_to_am_token
+    if token is None:
+        raise PyarnError(f"the ResourceManager gave no client token for {report.id} ({report.state}): "
+                         "only secure clusters give them, to users allowed to view the application, "
+                         "once an attempt has started")
+    return token
+
+
 class ApplicationClient:
     """A client of one application's master at ``address`` (``host:port``).
 
     Give the application ``secret`` (or the application ``token`` derived
-    from it). ``locate``, when given, finds the AM again when it cannot be
-    reached at ``address`` (see the module docstring; :class:`RmLocator`).
+    from it), or the client-to-AM ``token`` a secure ResourceManager gave
+    (the AM then allows what the application's ACLs allow its user).
+    ``locate``, when given, finds the AM again when it cannot be
+    reached at ``address`` (see the module docstring; :class:`RmLocator`);
+    ``refresh_token`` then gives the token for the AM found (a client-to-AM
+    token is good for one attempt only). ``settings`` should say the
+    cluster's ``hadoop.rpc.protection``, which the AM's server requires too.
     Close the client (or use ``with``) to close its connection; that does
     not stop the application (see :meth:`shutdown`).
     """
@@ -127,7 +152,8 @@ class ApplicationClient:
     def __init__(self, address: AddressLike, app_id: Union[ApplicationId, str],
                  secret: Optional[bytes] = None, *, token: Optional[Token] = None,
                  settings: Optional[IpcSettings] = None, policy: Optional[RetryPolicy] = None,
-                 locate: Optional[Locate] = None) -> None:
+                 locate: Optional[Locate] = None,
+                 refresh_token: Optional[Callable[[], Token]] = None) -> None:
         self.id = ApplicationId.coerce(app_id)
         if token is None:
             if not secret:
@@ -136,6 +162,7 @@ class ApplicationClient:
         self._token = token
         self._policy = policy or _POLICY
         self._locate = locate
+        self._refresh_token = refresh_token
         self._lock = threading.Lock()
         self._rpc = RpcClient(settings)
         self.address = ""
@@ -158,6 +185,8 @@ class ApplicationClient:
             raise PyarnError(f"not running inside a pyarn application: {APPLICATION_ID_ENV} and "
                              f"{AM_ADDRESS_ENV} are not set")
         credentials = Credentials.from_env(env)
+        locate = RmLocator.from_env(app_id, env)
+        settings = IpcSettings.from_conf(Configuration.load(locate.conf_dir)) if locate is not None else None
         identifier = str(ApplicationId.coerce(app_id)).encode("ascii")
         token = next((t for t in credentials.tokens.values()
                       if t.kind == TOKEN_KIND and t.identifier == identifier), None)
@@ -167,7 +196,7 @@ class ApplicationClient:
                 raise PyarnError(f"no {TOKEN_KIND} token for {app_id} in the container's credentials "
                                  "(HADOOP_TOKEN_FILE_LOCATION)")
             token = app_token(app_id, secret)
-        return cls(address, app_id, token=token, locate=RmLocator.from_env(app_id, env))
+        return cls(address, app_id, token=token, settings=settings, locate=locate)
 
     def __repr__(self) -> str:
         return f"ApplicationClient<{self.id}, {self.address}>"
@@ -209,6 +238,12 @@ class ApplicationClient:
                 raise error from exc
             if address != self.address:
                 log.info("%s: the application master is now at %s", self.id, address)
+            if self._refresh_token is not None:
+                try:
+                    self._token = self._refresh_token()
+                except Exception as exc:
+                    log.warning("%s: cannot get a new client token: %s", self.id, exc)
+                    raise error from exc
             self._proxy = self._proxy_for(address)
             return self._proxy
 

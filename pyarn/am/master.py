@@ -60,6 +60,7 @@ from ..staging import stat_source
 from ..yarn.amrm import AMRMClient
 from ..yarn.nodemanager import NMClient
 from ..yarn.records import FinalStatus, Resource
+from .access import AccessPolicy, AuthorizedHandler
 from .environment import AmEnvironment
 from .kvstore import KeyValueStore
 from .launch import LaunchContextBuilder, pyarn_env
@@ -141,6 +142,8 @@ class ApplicationMaster:
         self.recovery: Optional[Recovery] = None
         self._previous_address: Optional[str] = None
         self.server: Optional[IpcServer] = None
+        #: Checks the tokens of the server's callers (set when the server starts).
+        self.secrets: Optional[AppSecretManager] = None
         self.launcher: Optional[LaunchContextBuilder] = None
         #: The credentials of service containers and the master script (set by :meth:`run`).
         self.container_credentials: Optional[Credentials] = None
@@ -180,6 +183,10 @@ class ApplicationMaster:
                      self.env.attempt_id, self.address)
             registration = self.amrm.register(self.env.nm_host, port, "")
             registered = True
+            if registration.client_to_am_token_master_key:
+                assert self.secrets is not None
+                self.secrets.set_client_token_master_key(self.env.attempt_id,
+                                                         registration.client_to_am_token_master_key)
             self.container_credentials = container_credentials(self.credentials, self.env.app_id, secret)
             self.launcher = LaunchContextBuilder(
                 self.spec, self.env.app_id, self.address, self.container_credentials,
@@ -238,14 +245,17 @@ class ApplicationMaster:
             self.recovery.sync()
 
     def _start_server(self, secret: bytes) -> int:
-        auth = ServerAuth(methods=(AuthMethod.TOKEN,),
-                          secret_manager=AppSecretManager(self.env.app_id, secret))
+        owner = self.env.user or User.current().name
+        self.secrets = AppSecretManager(self.env.app_id, secret, owner)
+        auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.secrets,
+                          qops=IpcSettings.from_conf(self.conf).qops)
         handler = AppMasterHandler(self.spec, self.scheduler, self.kv, self.execute, self._set_progress,
                                    self._sync)
+        policy = AccessPolicy.from_conf(str(self.env.app_id), owner, self.spec.acls, self.conf)
         self.server = self._bind(lambda port: IpcServer(
             self._bind_host, port, auth=auth, handler_threads=handler.handler_threads, idle_timeout=300.0,
             name="pyarn-am"))
-        self.server.register(PYARN_APP_MASTER, handler)
+        self.server.register(PYARN_APP_MASTER, AuthorizedHandler(handler, policy, self.secrets.caller_of))
         self.server.start()
         if self.recovery is not None:
             self.recovery.record_master(address=self.address)

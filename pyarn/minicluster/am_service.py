@@ -66,6 +66,8 @@ class ApplicationMasterService:
                 maximumCapability=self.rm.maximum_resource_proto(),
                 application_ACLs=list(app.context.am_container_spec.application_ACLs),
                 queue=app.queue, scheduler_resource_types=[spb.MEMORY], resource_types=RESOURCE_TYPES)
+            if attempt.client_token_key is not None:
+                response.client_to_am_token_master_key = attempt.client_token_key
             if app.context.keep_containers_across_application_attempts:
                 self._previous_containers(attempt, response)
             return response

@@ -87,7 +87,7 @@ class ClientRMService:
                              ctx: CallContext) -> spb.GetApplicationReportResponseProto:
         with self.rm.lock:
             app = self._app(request.application_id)
-            report = app.report_proto(ctx.user.name, cluster_memory=self.rm.scheduler.total()[0])
+            report = app.report_proto(_user_name(ctx), cluster_memory=self.rm.scheduler.total()[0])
             return spb.GetApplicationReportResponseProto(application_report=report)
 
     def getApplications(self, request: spb.GetApplicationsRequestProto,
@@ -126,7 +126,7 @@ class ClientRMService:
                     continue
                 if request.HasField("name") and app.name != request.name:
                     continue
-                reports.append(app.report_proto(ctx.user.name, now, cluster_memory))
+                reports.append(app.report_proto(_user_name(ctx), now, cluster_memory))
         return spb.GetApplicationsResponseProto(applications=reports)
 
     def forceKillApplication(self, request: spb.KillApplicationRequestProto,
@@ -247,7 +247,7 @@ class ClientRMService:
                      ctx: CallContext) -> spb.GetQueueInfoResponseProto:
         name = request.queueName
         with self.rm.lock:
-            leaf = self._leaf_queue(request.includeApplications, ctx.user.name)
+            leaf = self._leaf_queue(request.includeApplications, _user_name(ctx))
             if name in (DEFAULT_QUEUE, f"{ROOT_QUEUE}.{DEFAULT_QUEUE}"):
                 queue = leaf
             elif name == ROOT_QUEUE:
@@ -371,3 +371,9 @@ def _parse_iso(text: str) -> int:
     except ValueError:
         raise YarnError(f"Error while parsing time in ISO8601 format: {text}") from None
     return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+
+
+def _user_name(ctx: CallContext) -> str:
+    """The caller as Hadoop's ``UserGroupInformation.getUserName`` names it: the full principal of a
+    Kerberos caller (``alice@REALM``), which is what application reports compare and vouch for."""
+    return getattr(ctx, "principal", "") or ctx.user.name

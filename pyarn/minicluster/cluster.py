@@ -46,11 +46,11 @@ from typing import Dict, List, Mapping, Optional, Union
 
 from ..conf import Configuration
 from ..hdfs import HDFS
+from ..security.groups import GroupMapping
 from ..security.tokens import HDFS_DELEGATION_TOKEN_KIND, Token
 from ..security.user import User
 from .confdir import write_conf_dir
 from .hdfs import MiniHDFS
-from .hdfs.permissions import GroupMapping
 from .launcher import DEFAULT_ENV_WHITELIST
 from .nm import NodeManager
 from .rm import ResourceManager
@@ -129,6 +129,7 @@ class MiniCluster:
                 self.security = ClusterSecurity(self.kerberos, self.settings, groups=GroupMapping())
             if self.with_hdfs:
                 self.hdfs = MiniHDFS(self.workdir / "hdfs", datanodes=self.datanodes, security=self.security,
+                                     proxy_users=self.settings,
                                      data_transfer_protection=self.kerberos.data_transfer_qops
                                      if self.kerberos is not None else ()).start()
                 self._set_up_hdfs()

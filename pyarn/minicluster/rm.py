@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import secrets
 import threading
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Set, Tuple, cast
 
@@ -34,6 +35,7 @@ from hadoop_protos.yarn_protocols_rpc import (
 from ..conf import Configuration
 from ..ipc import AuthMethod, IpcServer, RpcClient, ServerAuth
 from ..security.credentials import Credentials
+from ..security.groups import GroupMapping
 from ..security.tokens import Token
 from ..security.user import User
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, NodeId
@@ -43,12 +45,12 @@ from .am_service import ApplicationMasterService
 from .client_service import ClientRMService
 from .delegation import DelegationTokenSecretManager, rm_codec
 from .scheduler import FifoScheduler, Placement
-from .secrets import AMRMTokenSecretManager, ContainerTokenSecretManager, NMTokenSecretManager
+from .secrets import KEY_BYTES, AMRMTokenSecretManager, ContainerTokenSecretManager, NMTokenSecretManager
+from .security import ClusterSecurity, ProxyUsers, impersonation_checked
 from .state import DEFAULT_QUEUE, ROOT_QUEUE, AppState, RMApp, RMAttempt, RMContainer, RMNode, now_ms
 
 if TYPE_CHECKING:
     from .nm import NodeManager
-    from .security import ClusterSecurity
 
 #: Renews one delegation token as the RM (``TokenRenewer.renew``); raises when it cannot.
 TokenRenewer = Callable[[Token, str], None]
@@ -114,7 +116,8 @@ class ResourceManager:
         if security is None:
             self._rpc = RpcClient()
             self.client_server = IpcServer(host, 0, name="pyarn RM client")
-            self.client_server.register(APPLICATION_CLIENT_PROTOCOL, ClientRMService(self))
+            self.client_server.register(APPLICATION_CLIENT_PROTOCOL, impersonation_checked(
+                ClientRMService(self), ProxyUsers(conf, GroupMapping())))
             scheduler_auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.amrm_secrets)
         else:
             self._rpc = RpcClient(security.ipc_settings())
@@ -275,6 +278,8 @@ class ResourceManager:
         """Start the application's next attempt; a ``previous`` one hands over its containers."""
         attempt_id = ApplicationAttemptId(app.app_id, len(app.attempts) + 1)
         attempt = RMAttempt(attempt_id, app, state=ApplicationAttemptState.SUBMITTED)
+        if self.security is not None:
+            attempt.client_token_key = secrets.token_bytes(KEY_BYTES)
         app.attempts[attempt_id] = attempt
         if previous is not None:
             _take_over(attempt, previous)
@@ -317,8 +322,9 @@ class ResourceManager:
 
     def unregistered(self, attempt: RMAttempt, final_status: FinalStatus, text: str,
                      tracking_url: str) -> None:
-        """The AM called ``finishApplicationMaster``."""
+        """The AM called ``finishApplicationMaster`` (``RMAppAttemptImpl.updateInfoOnAMUnregister``)."""
         app = attempt.app
+        attempt.progress = 1.0
         attempt.final_status = final_status
         attempt.diagnostics = text
         if tracking_url:

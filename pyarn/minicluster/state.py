@@ -17,6 +17,7 @@ from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as spb
 
 from ..security.tokens import Token
+from ..yarn.client_to_am import client_to_am_token
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, NodeId
 from ..yarn.records import (
     ApplicationAttemptReport,
@@ -201,6 +202,8 @@ class RMAttempt:
     finish_time: Optional[int] = None
     am_container: Optional[RMContainer] = None
     amrm_token: Optional[Token] = attrs.field(default=None, repr=False)
+    #: The client-to-AM token master key (security on), given to the AM when it registers.
+    client_token_key: Optional[bytes] = attrs.field(default=None, repr=False)
     host: str = NOT_AVAILABLE
     rpc_port: int = -1
     tracking_url: Optional[str] = None
@@ -303,14 +306,19 @@ class RMApp:
 
     def report(self, caller: Optional[str], now: Optional[int] = None,
                cluster_memory: int = 0) -> ApplicationReport:
-        """``createAndGetApplicationReport``: an unmanaged AM's submitter gets its AMRMToken while the
-        attempt is LAUNCHED (not yet registered). Hadoop 3.3 sends no submit time."""
+        """``createAndGetApplicationReport`` for ``caller``, named as Hadoop's ``getUserName`` names
+        it (a Kerberos caller by its full principal): on a secure cluster a client-to-AM token for the
+        current attempt; an unmanaged AM's AMRMToken while the attempt is LAUNCHED (not yet
+        registered), to a caller whose name is the application's user. Hadoop 3.3 sends no submit
+        time."""
         now = now_ms() if now is None else now
         attempt = self.current_attempt
-        amrm_token = None
+        amrm_token = client_token = None
         if (attempt is not None and self.unmanaged and attempt.state is ApplicationAttemptState.LAUNCHED
                 and caller == self.user):
             amrm_token = attempt.amrm_token
+        if attempt is not None and attempt.client_token_key is not None and caller:
+            client_token = client_to_am_token(attempt.client_token_key, attempt.attempt_id, caller)
         diagnostics = self.diagnostics
         if not diagnostics and attempt is not None and not self.state.final:
             diagnostics = attempt.diagnostics
@@ -336,7 +344,7 @@ class RMApp:
             app_node_label_expression="<Not set>",
             am_node_label_expression=None if self.unmanaged else "<DEFAULT_PARTITION>",
             timeouts=[ApplicationTimeout(ApplicationTimeoutType.LIFETIME, expiry, remaining)],
-            am_rm_token=amrm_token)
+            am_rm_token=amrm_token, client_to_am_token=client_token)
 
     def report_proto(self, caller: Optional[str], now: Optional[int] = None,
                      cluster_memory: int = 0) -> pb.ApplicationReportProto:

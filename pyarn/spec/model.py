@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Union
 
 import attrs
 
+from ..security.acl import AccessControlList
 from ._base import (
     Path,
     SpecError,
@@ -227,8 +228,15 @@ class ACLs(SpecBase):
         Skein's web UI setting: YARN has no such access type."""
         if not self.enable:
             return {}
-        return {"VIEW_APP": f"{','.join(self.view_users)} {','.join(self.view_groups)}",
-                "MODIFY_APP": f"{','.join(self.modify_users)} {','.join(self.modify_groups)}"}
+        return {"VIEW_APP": str(self.view_acl()), "MODIFY_APP": str(self.modify_acl())}
+
+    def view_acl(self) -> AccessControlList:
+        """Who besides the owner may view the application (``*`` in a list: everybody)."""
+        return AccessControlList.of(self.view_users, self.view_groups)
+
+    def modify_acl(self) -> AccessControlList:
+        """Who besides the owner may modify the application (``*`` in a list: everybody)."""
+        return AccessControlList.of(self.modify_users, self.modify_groups)
 
 
 def _to_acls(value: Any) -> Any:

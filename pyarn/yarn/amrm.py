@@ -144,11 +144,14 @@ class Registration:
     maximum_capability: Resource
     queue: Optional[str]
     containers_from_previous_attempts: Tuple[AllocatedContainer, ...]
+    #: The attempt's client-to-AM token master key (secure clusters only).
+    client_to_am_token_master_key: Optional[bytes] = attrs.field(default=None, repr=False)
 
     @classmethod
     def from_proto(cls, proto: rpc.RegisterApplicationMasterResponseProto) -> Registration:
         return cls(Resource.from_proto(proto.maximumCapability), proto.queue or None,
-                   tuple(AllocatedContainer.from_proto(c) for c in proto.containers_from_previous_attempts))
+                   tuple(AllocatedContainer.from_proto(c) for c in proto.containers_from_previous_attempts),
+                   proto.client_to_am_token_master_key or None)
 
 
 @attrs.frozen

@@ -48,9 +48,9 @@ def test_app_token_is_an_hmac_of_the_app_id():
     assert token.kind == TOKEN_KIND == "PYARN_APP_TOKEN"
     assert token.identifier == b"application_1700000000000_0009"
     assert token == app_token(str(APP_ID), secret) and token != app_token(APP_ID, new_secret())
-    manager = AppSecretManager(APP_ID, secret)
+    manager = AppSecretManager(APP_ID, secret, "alice")
     assert manager.retrieve_password(token.identifier) == token.password
-    assert manager.user_of(token.identifier) == str(APP_ID)
+    assert manager.user_of(token.identifier) == "alice"  # secret holders act as the owner
     with pytest.raises(InvalidTokenError):
         manager.retrieve_password(b"application_1700000000000_0010")
     with pytest.raises(ValueError):

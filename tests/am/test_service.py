@@ -67,7 +67,7 @@ def server(am, secret):
 
 def serve(handler: AppMasterHandler, secret: bytes) -> IpcServer:
     """The handler on an IPC server as the AM runs it (TOKEN auth, the handler's thread count)."""
-    auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=AppSecretManager(APP_ID, secret))
+    auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=AppSecretManager(APP_ID, secret, "alice"))
     server = IpcServer(auth=auth, idle_timeout=5.0, handler_threads=handler.handler_threads)
     server.register(PYARN_APP_MASTER, handler)
     return server

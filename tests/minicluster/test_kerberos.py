@@ -46,7 +46,8 @@ from pyarn.ipc.sasl import NoCommonProtectionError
 from pyarn.minicluster import MiniCluster
 from pyarn.minicluster.hdfs import MiniHDFS
 from pyarn.minicluster.hdfs.blocktokens import BlockTokenIdentifier
-from pyarn.minicluster.security import AuthToLocal, KerberosSetup, NoMatchingRule
+from pyarn.minicluster.security import KerberosSetup
+from pyarn.security.auth_to_local import AuthToLocal, NoMatchingRule
 from pyarn.security.credentials import Credentials
 from pyarn.security.kerberos import KerberosCredentials, NoTicketError
 from pyarn.security.tokens import HDFS_BLOCK_TOKEN_KIND, HDFS_DELEGATION_TOKEN_KIND, Token
@@ -563,11 +564,24 @@ def test_datatransfer_sasl_end_to_end(clusters, alice, monkeypatch, data_transfe
 # ---------------------------------------------------------------- applications
 
 
+def test_a_kerberos_caller_never_gets_an_unmanaged_ams_token(clusters, alice):
+    """As YARN's RM: the AMRMToken goes only to a caller whose name (``getUserName``, the full
+    principal over Kerberos) is the application's user (its short name)."""
+    cluster = clusters("authentication")
+    with Cluster(cluster.conf_dir) as raw:
+        app_id = raw.submit("unmanaged-over-kerberos", unmanaged=True)
+        raw.wait_for_report(app_id, lambda r: r.yarn_application_state == pb.ACCEPTED, 10.0, "ACCEPTED")
+        time.sleep(0.3)  # the attempt is LAUNCHED, when the submitter of an unmanaged AM gets the token
+        report = raw.report(app_id)
+        assert report.user == USER and not report.HasField("am_rm_token")
+        assert raw.kill(app_id)
+
+
 @pytest.mark.parametrize("protection", ["authentication", "privacy"])
-def test_an_unmanaged_am_runs_containers_at_the_protection(clusters, alice, protection):
+def test_an_am_of_the_raw_protocol_runs_containers_at_the_protection(clusters, alice, protection):
     cluster = clusters(protection)
     with Cluster(cluster.conf_dir) as raw:
-        result = run_echo_scenario(raw, name=f"secure-echo-{protection}")
+        result = run_echo_scenario(raw, name=f"secure-echo-{protection}", managed=True)
     assert result["final"].yarn_application_state == pb.FINISHED
     assert result["final"].user == USER
     assert {s.exit_status for s in result["statuses"].values()} == {0, 3, 5}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from hadoop_protos import acl_pb2, encryption_pb2, hdfs_pb2, security_pb2
 from hadoop_protos import client_namenode_pb2 as cn
@@ -25,7 +25,9 @@ from pyarn.ipc import AuthMethod, CallContext, IpcServer
 from pyarn.security.tokens import Token
 from pyarn.security.user import User
 
+from ...security.groups import GroupMapping
 from ..delegation import RENEW_INTERVAL_MS, DelegationTokenSecretManager, hdfs_codec
+from ..security import ProxyUsers, impersonation_checked
 from . import errors
 from .blockmanager import BlockManager, DatanodeDescriptor, DataNodeHandle
 from .blocktokens import READ as READ_ACCESS
@@ -42,7 +44,7 @@ from .namespace import (
     now_ms,
     split_path,
 )
-from .permissions import ALL, READ, READ_EXECUTE, WRITE, GroupMapping, PermissionChecker
+from .permissions import ALL, READ, READ_EXECUTE, WRITE, PermissionChecker
 
 if TYPE_CHECKING:
     from ..security import ClusterSecurity
@@ -98,6 +100,8 @@ class NameNode:
     (``getDelegationToken``, ``renewDelegationToken``, ``cancelDelegationToken``) and,
     unless ``block_tokens`` is False, block access tokens the DataNodes check.
     ``token_renew_interval_ms`` is ``dfs.namenode.delegation.token.renew-interval``.
+    Without ``security``, ``proxy_users`` (the ``hadoop.proxyuser.*`` settings) decide who may
+    impersonate whom, as on any Hadoop NameNode.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, superuser: Optional[str] = None,
@@ -106,7 +110,8 @@ class NameNode:
                  ls_limit: int = 1000, groups: Optional[Dict[str, Sequence[str]]] = None,
                  lease_soft_limit: float = 60.0, lease_hard_limit: float = 1200.0,
                  security: Optional[ClusterSecurity] = None, block_tokens: Optional[bool] = None,
-                 token_renew_interval_ms: int = RENEW_INTERVAL_MS) -> None:
+                 token_renew_interval_ms: int = RENEW_INTERVAL_MS,
+                 proxy_users: Optional[Mapping[str, str]] = None) -> None:
         self.security = security
         if superuser is None:
             superuser = security.service_user("nn") if security is not None else User.current().name
@@ -134,7 +139,8 @@ class NameNode:
             if block_tokens:
                 self.block_tokens = BlockTokenSecretManager(self.pool_id)
             self.server = IpcServer(host, port, name="pyarn mini NameNode")
-            self.server.register(CLIENT_NAMENODE_PROTOCOL, self)
+            self.server.register(CLIENT_NAMENODE_PROTOCOL,
+                                 impersonation_checked(self, ProxyUsers(proxy_users or {}, self.groups)))
         else:
             self.tokens = DelegationTokenSecretManager(hdfs_codec(), security.short_name,
                                                        renew_interval_ms=token_renew_interval_ms)

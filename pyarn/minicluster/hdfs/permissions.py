@@ -6,63 +6,18 @@ and mode are those of the inode that refused.
 """
 from __future__ import annotations
 
-import grp
-import os
-import pwd
-from typing import Dict, FrozenSet, Mapping, Optional, Sequence
+from typing import FrozenSet, Optional
 
 from .errors import access_denied
 from .namespace import INode, INodeDirectory, INodesInPath, permission_string
 
-__all__ = ["READ", "WRITE", "EXECUTE", "ALL", "READ_EXECUTE", "PermissionChecker", "GroupMapping"]
+__all__ = ["READ", "WRITE", "EXECUTE", "ALL", "READ_EXECUTE", "PermissionChecker"]
 
 EXECUTE, WRITE, READ = 1, 2, 4
 READ_EXECUTE = READ | EXECUTE
 ALL = READ | WRITE | EXECUTE
 #: ``FsAction`` names by bits.
 _ACTION_NAMES = ("NONE", "EXECUTE", "WRITE", "WRITE_EXECUTE", "READ", "READ_EXECUTE", "READ_WRITE", "ALL")
-
-
-class GroupMapping:
-    """A user's groups: from ``overrides`` when named there, else from this host's user database.
-
-    Like Hadoop's ``ShellBasedUnixGroupsMapping`` on the NameNode's host
-    (primary group first); users unknown to the host have no groups.
-    """
-
-    def __init__(self, overrides: Optional[Mapping[str, Sequence[str]]] = None) -> None:
-        self._overrides = {user: tuple(groups) for user, groups in (overrides or {}).items()}
-        self._cache: Dict[str, FrozenSet[str]] = {}
-
-    def __call__(self, user: str) -> FrozenSet[str]:
-        groups = self._cache.get(user)
-        if groups is None:
-            groups = frozenset(self._overrides[user]) if user in self._overrides else _host_groups(user)
-            self._cache[user] = groups
-        return groups
-
-    def primary(self, user: str) -> Optional[str]:
-        if user in self._overrides:
-            return self._overrides[user][0] if self._overrides[user] else None
-        try:
-            return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
-        except (KeyError, OverflowError):
-            return None
-
-
-def _host_groups(user: str) -> FrozenSet[str]:
-    try:
-        gid = pwd.getpwnam(user).pw_gid
-        ids = os.getgrouplist(user, gid)
-    except (KeyError, OSError, OverflowError):
-        return frozenset()
-    names = set()
-    for group_id in ids:
-        try:
-            names.add(grp.getgrgid(group_id).gr_name)
-        except KeyError:
-            continue
-    return frozenset(names)
 
 
 class PermissionChecker:
