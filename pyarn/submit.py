@@ -30,6 +30,15 @@ master never ran. The staged configuration holds every non-default setting
 of the client's, like Spark's ``__spark_conf__``: it is private to the user
 (0600 in a 0700 directory) and goes with the staging directory.
 
+A spec's ``user`` other than the client's submits as that user, as Java's
+``UserGroupInformation.createProxyUser`` does: every call from the new
+application id on (staging in that user's home, the delegation tokens, the
+submission) is made as that user on the client's Kerberos login, so the
+application, its staging directory and its tokens are that user's. The
+cluster's ``hadoop.proxyuser.<client user>.*`` settings decide whether the
+client may; when not, the first call is refused, before anything is staged
+or created. The application secret stays the client's (its ``~/.pyarn``).
+
 The AM is started as
 ``<python> -m pyarn.am --conf-dir .pyarn_conf 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr``
 where ``<python>`` is, first found: ``master.env.PYARN_PYTHON``;
@@ -59,16 +68,15 @@ from .application.security import SECRET_ALIAS, forget_secret, new_secret, save_
 from .conf import Configuration, rm_addresses
 from .conf.configuration import DEFAULTS_LABEL
 from .conf.writer import site_xml
-from .errors import PyarnError
+from .errors import AccessControlError, FailoverExhaustedError, PyarnError
 from .ipc import IpcSettings
 from .security.credentials import Credentials
-from .security.principals import canonical_host, substitute_host
 from .security.user import User
 from .spec import ApplicationSpec, File, FileType, FileVisibility, Resources, SpecError
 from .staging import StagedFile, StagingDir, open_staging_dir, staging_scheme, stat_source
 from .yarn.ids import ApplicationId
 from .yarn.records import ApplicationState, Resource
-from .yarn.resourcemanager import normalize_tags
+from .yarn.resourcemanager import NewApplication, normalize_tags, rm_principal
 
 if TYPE_CHECKING:
     from .client import Client
@@ -186,6 +194,8 @@ def prepare(spec: SpecLike, conf: Configuration, user: User, *, python: Optional
     for uri in spec.file_systems:
         if not uri.lower().startswith("hdfs://"):
             raise SpecError(f"expected an hdfs:// file system URI, got {uri!r}", ("file_systems",))
+    # Who the application runs as reads the in-place files, as YARN will (as Skein's doAs does).
+    run_as = user if not spec.user or spec.user == user.name else user.proxy_for(spec.user)
     uploads = []
     in_place: Dict[str, StagedFile] = {}
     for path, file in _files(spec):
@@ -203,10 +213,9 @@ def prepare(spec: SpecLike, conf: Configuration, user: User, *, python: Optional
             raise SpecError(f"cannot look up the size and modification time of {file.source!r}; give size "
                             "and timestamp, or an hdfs:// or local source", path + ("source",))
         try:
-            in_place[file.source] = stat_source(file.source, conf, user)
+            in_place[file.source] = stat_source(file.source, conf, run_as)
         except FileNotFoundError:
             raise SpecError(f"{file.source} does not exist", path + ("source",)) from None
-    run_as = user if not spec.user or spec.user == user.name else user.proxy_for(spec.user)
     return Prepared(spec=spec, user=run_as, python=_python(spec, python, conf, scheme), in_place=in_place,
                     uploads=tuple(dict.fromkeys(uploads)), tags=tags)
 
@@ -284,30 +293,53 @@ def _as_file(staged: StagedFile, type: FileType = FileType.FILE) -> File:  # noq
 
 def _delegation_tokens(conf: Configuration, user: User, spec: ApplicationSpec) -> Credentials:
     """HDFS delegation tokens for the default file system and ``spec.file_systems``, renewable by
-    the ResourceManager, on a secure cluster (none otherwise)."""
+    the ResourceManager, on a secure cluster (none otherwise). Asked for before anything is staged:
+    a ``file_systems`` entry that gives none raises SpecError naming it."""
     credentials = Credentials()
     if not IpcSettings.from_conf(conf).security_enabled:
         return credentials
     from .hdfs import HDFS
 
-    principal = conf.get_str("yarn.resourcemanager.principal", "")
-    if not principal:
-        raise PyarnError("yarn.resourcemanager.principal is not set: cannot name the renewer of the "
-                         "application's delegation tokens")
-    # As Java's Master.getMasterPrincipal: _HOST is the RM's canonical host name.
-    renewer = substitute_host(principal, canonical_host(rm_addresses(conf)[0][1]))
-    uris = list(dict.fromkeys(
-        ([conf.get_str("fs.defaultFS")] if conf.get_str("fs.defaultFS", "").startswith("hdfs:") else [])
-        + list(spec.file_systems)))
-    for uri in uris:
-        with HDFS(conf=conf, uri=uri, user=user) as fs:
-            token = fs.get_delegation_token(renewer)
+    renewer = rm_principal(conf)
+    sources: Dict[str, Tuple[Union[str, int], ...]] = {}
+    if conf.get_str("fs.defaultFS", "").lower().startswith("hdfs:"):
+        sources[conf.get_str("fs.defaultFS")] = ()
+    for index, uri in enumerate(spec.file_systems):
+        sources.setdefault(uri, ("file_systems", index))
+    for uri, where in sources.items():
+        try:
+            with HDFS(conf=conf, uri=uri, user=user) as fs:
+                token = fs.get_delegation_token(renewer)
+        except (PyarnError, OSError, ValueError) as exc:
+            if not where:
+                raise
+            cause: BaseException = exc
+            if isinstance(exc, FailoverExhaustedError) and exc.attempts:
+                cause = exc.attempts[-1][1]  # the last attempt says why
+            raise SpecError(f"cannot get a delegation token from {uri}: {type(cause).__name__}: {cause}",
+                            where) from None
         credentials.add_token(token.service, token)
     return credentials
 
 
-def _launch(prepared: Prepared, staging: StagingDir, conf: Configuration, secret: bytes) -> Dict[str, Any]:
-    """Stage everything and return the arguments of ``Client.submit_context`` (but the id)."""
+def _rm_delegation_token(submitter: Client) -> Credentials:
+    """An RM delegation token of the application's user, renewable by the ResourceManager (which
+    renews it while the application runs and cancels it when the application ends), on a secure
+    cluster; none otherwise: without security the containers reach the RM without a token."""
+    credentials = Credentials()
+    if not IpcSettings.from_conf(submitter.conf).security_enabled:
+        log.info("no RM delegation token: the cluster does not use Kerberos, its containers need none")
+        return credentials
+    token = submitter.get_delegation_token(rm_principal(submitter.conf))
+    credentials.add_token(token.service, token)
+    return credentials
+
+
+def _launch(prepared: Prepared, staging: StagingDir, conf: Configuration, secret: bytes,
+            credentials: Optional[Credentials] = None) -> Dict[str, Any]:
+    """Stage everything and return the arguments of ``Client.submit_context`` (but the id);
+    ``credentials`` (the delegation tokens) become the AM's, with the secret."""
+    credentials = credentials if credentials is not None else Credentials()
     spec, spec_file, conf_file = _stage(prepared, staging, conf)
     local_resources = {**spec.master.files, SPEC_FILE: spec_file, AM_CONF_DIR: conf_file}
 
@@ -315,7 +347,6 @@ def _launch(prepared: Prepared, staging: StagingDir, conf: Configuration, secret
     environment[STAGING_DIR_ENV] = staging.url
     if not IpcSettings.from_conf(conf).security_enabled:
         environment.setdefault("HADOOP_USER_NAME", prepared.user.name)
-    credentials = _delegation_tokens(conf, prepared.user, spec)
     credentials.add_secret(SECRET_ALIAS, secret)
     command = f"{prepared.python} -m pyarn.am --conf-dir {AM_CONF_DIR} 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
     return dict(commands=[command], name=spec.name, queue=spec.queue, environment=environment,
@@ -350,10 +381,25 @@ def _wait_accepted(client: Client, app_id: ApplicationId) -> None:
                               app_id)
 
 
+def _new_application(submitter: Client) -> NewApplication:
+    """A new application id from the RM: the first call the submission makes as its user, so the
+    one a cluster refuses an impersonation at (``user`` in the spec; see ``hadoop.proxyuser.*``)."""
+    try:
+        return submitter.new_application()
+    except AccessControlError as exc:
+        user = submitter.user
+        if user.real_user is None or "impersonate" not in exc.message:
+            raise
+        raise type(exc)(f"cannot submit as {user.name} (the spec's user): {exc.message}; the cluster's "
+                        f"hadoop.proxyuser.* settings decide whom {user.real_user} may submit as",
+                        exc.java_class, java_text=exc.java_text, error_code=exc.error_code) from exc
+
+
 def submit(client: Client, spec: SpecLike, *, python: Optional[str] = None,
-           staging_root: Optional[str] = None) -> ApplicationId:
+           staging_root: Optional[str] = None, rm_delegation_token: bool = False) -> ApplicationId:
     """Submit ``spec`` through ``client``; returns the application id once the RM has accepted it.
-    See the module for the steps; ``Client.submit`` calls this."""
+    See the module for the steps; ``Client.submit`` calls this. ``rm_delegation_token`` adds an RM
+    delegation token to the application's credentials (secure clusters only)."""
     prepared = prepare(spec, client.conf, client.user, python=python, staging_root=staging_root)
     submitter = client
     if prepared.user != client.user:
@@ -361,15 +407,18 @@ def submit(client: Client, spec: SpecLike, *, python: Optional[str] = None,
 
         submitter = _Client(conf=client.conf, user=prepared.user)
     try:
-        new = submitter.new_application()
+        new = _new_application(submitter)
         check_resources(prepared.spec, new.max_resource)
         app_id = new.id
+        tokens = _delegation_tokens(client.conf, prepared.user, prepared.spec)  # before anything is staged
+        if rm_delegation_token:
+            tokens.update(_rm_delegation_token(submitter))
         staging = open_staging_dir(client.conf, prepared.user, app_id, staging_root)
         sent = False
         try:
             staging.create()
             secret = new_secret()
-            context = _launch(prepared, staging, client.conf, secret)
+            context = _launch(prepared, staging, client.conf, secret, tokens)
             save_secret(app_id, secret)
             sent = True
             submitter.submit_context(application_id=app_id, **context)
@@ -386,10 +435,24 @@ def submit(client: Client, spec: SpecLike, *, python: Optional[str] = None,
     return app_id
 
 
+def _application_user(client: Client, app_id: ApplicationId) -> User:
+    """Who ``app_id`` was submitted as, seen from ``client``: its user, or a proxy for the
+    application's user when that is someone else (the report unreachable: the client's user)."""
+    try:
+        owner = client.application_report(app_id).user
+    except Exception as exc:  # best effort, as the clean-up itself
+        log.warning("could not look up the user of %s, cleaning up as %s: %s", app_id, client.user.name, exc)
+        return client.user
+    return client.user if not owner or owner == client.user.name else client.user.proxy_for(owner)
+
+
 def clean_up(client: Client, app_id: ApplicationId) -> None:
     """After an application has ended: delete its staging directory if it is still there (its
-    master removes it, unless it never ran) and the saved secret, which no client can use any more."""
-    with open_staging_dir(client.conf, client.user, app_id, client.staging_dir) as staging:
+    master removes it, unless it never ran) and the saved secret, which no client can use any more.
+    The directory is in the home of the application's user: the client's, or the user it
+    submitted as (``user`` in the spec), reached by impersonating that user as :func:`submit` did."""
+    user = _application_user(client, app_id)
+    with open_staging_dir(client.conf, user, app_id, client.staging_dir) as staging:
         try:
             staging.remove()
         except Exception as exc:  # best effort: the application's outcome is what matters

@@ -72,8 +72,11 @@ class User:
         return None
 
     def proxy_for(self, name: str) -> User:
-        """This user impersonating ``name``."""
-        return User(name, real_user=self.name, tokens=self.tokens)
+        """This user impersonating ``name``, as Java's ``UserGroupInformation.createProxyUser``:
+        the proxy authenticates with this user's Kerberos login and carries no tokens (this user's
+        tokens are this user's: a connection made with one of them would act as this user, not as
+        ``name``). Add tokens issued to ``name`` with :meth:`with_tokens`."""
+        return User(name, real_user=self.name)
 
 
 def _ticket_principal(env: Mapping[str, str]) -> Optional[str]:

@@ -52,10 +52,11 @@ def test_login_with_a_broken_token_file_says_which(tmp_path):
         User.login(env={"HADOOP_USER_NAME": "d", "HADOOP_TOKEN_FILE_LOCATION": str(bad)})
 
 
-def test_tokens_take_any_iterable_and_proxies_keep_them():
+def test_tokens_take_any_iterable_and_proxies_do_not_borrow_them():
     user = User("svc", tokens=[FILE_TOKEN])  # a list: mypy accepts it too (Iterable[Token])
     assert user.tokens == (FILE_TOKEN,)
     assert user.with_tokens(iter([INLINE_TOKEN])).tokens == (FILE_TOKEN, INLINE_TOKEN)
     proxy = user.proxy_for("alice")
-    assert (proxy.name, proxy.real_user, proxy.tokens) == ("alice", "svc", (FILE_TOKEN,))
+    # as Java's createProxyUser: the real user's tokens would authenticate as the real user
+    assert (proxy.name, proxy.real_user, proxy.tokens) == ("alice", "svc", ())
     assert user.find_token("HDFS_DELEGATION_TOKEN", "ha-hdfs:ns1") is FILE_TOKEN
