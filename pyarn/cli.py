@@ -98,6 +98,9 @@ def _add_application(commands) -> None:
     submit.add_argument("--python", metavar="COMMAND",
                         help="the Python that runs pyarn-am on the nodes when the spec does not say "
                              "(default: this Python on a file:// cluster, else python3)")
+    submit.add_argument("--rm-delegation-token", action="store_true",
+                        help="on a Kerberized cluster, give the application an RM delegation token, so that "
+                             "its containers reach the ResourceManager without a Kerberos ticket")
     submit.set_defaults(run=_application_submit)
 
     ls = actions.add_parser(
@@ -403,7 +406,7 @@ def _application_submit(args: argparse.Namespace, client: Client) -> int:
     if args.python:
         client.python = args.python
     try:
-        app_id = client.submit(args.spec)
+        app_id = client.submit(args.spec, rm_delegation_token=args.rm_delegation_token)
     except SpecError as exc:
         raise PyarnError(f"{args.spec}: {exc}") from None
     print(app_id, flush=True)

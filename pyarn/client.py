@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, List, Optional, Sequence, 
 from .conf import Configuration
 from .errors import ApplicationNotFoundError, PyarnError
 from .ipc import RetryPolicy
+from .security.tokens import Token
 from .security.user import User
 from .yarn.ids import ApplicationAttemptId, ApplicationId
 from .yarn.records import (
@@ -26,7 +27,12 @@ from .yarn.records import (
     NodeState,
     Queue,
 )
-from .yarn.resourcemanager import NewApplication, ResourceManagerClient, build_submission_context
+from .yarn.resourcemanager import (
+    NewApplication,
+    ResourceManagerClient,
+    build_submission_context,
+    rm_principal,
+)
 
 if TYPE_CHECKING:
     from .app_client import ApplicationClient
@@ -227,7 +233,7 @@ class Client:
         self._wait_until_stored(app_id, submission)
         return app_id
 
-    def submit(self, spec: SpecLike) -> ApplicationId:
+    def submit(self, spec: SpecLike, *, rm_delegation_token: bool = False) -> ApplicationId:
         """Submit an application; returns its id once the ResourceManager has accepted it.
 
         ``spec`` is an :class:`~pyarn.spec.ApplicationSpec`, a dict or the path
@@ -237,10 +243,18 @@ class Client:
         and an application secret saved for :meth:`connect` (see
         :mod:`pyarn.submit`); :class:`~pyarn.submit.SubmissionError` when the
         RM rejects the application. A failed submission leaves nothing behind.
+
+        On a secure cluster the application gets HDFS delegation tokens for
+        ``fs.defaultFS`` and each of ``spec.file_systems``; with
+        ``rm_delegation_token`` also an RM delegation token (renewed by YARN while
+        the application runs, cancelled when it ends), so that ``Client()`` in
+        its containers reaches the ResourceManager without a Kerberos ticket. A
+        cluster without security needs no tokens and gets none.
         """
         from .submit import submit
 
-        return submit(self, spec, python=self.python, staging_root=self.staging_dir)
+        return submit(self, spec, python=self.python, staging_root=self.staging_dir,
+                      rm_delegation_token=rm_delegation_token)
 
     def submit_and_connect(self, spec: SpecLike, timeout: Optional[float] = None) -> ApplicationClient:
         """Submit an application and connect to it once its master runs (it is killed when the
@@ -262,18 +276,32 @@ class Client:
 
         With ``wait`` (the default), waits until the application runs and its
         master has registered its address (at most ``timeout`` seconds when
-        given: :class:`WaitTimeoutError`). The application secret is the one
-        :meth:`submit` saved for this user (``~/.pyarn/apps/<app_id>/secret``).
-        Raises :class:`ApplicationFinishedError` for an application that has
-        ended, and :class:`~pyarn.errors.PyarnError` when the secret is missing
-        or the application is not running and ``wait`` is false.
+        given: :class:`WaitTimeoutError`). The client authenticates with the
+        application secret :meth:`submit` saved for this user
+        (``~/.pyarn/apps/<app_id>/secret``) and may then do anything; without
+        it, on a secure cluster, with the client-to-AM token the ResourceManager
+        gives in the application report, and the AM allows what the
+        application's ``acls`` allow this user. Raises
+        :class:`ApplicationFinishedError` for an application that has ended, and
+        :class:`~pyarn.errors.PyarnError` when there is neither secret nor
+        token, or the application is not running and ``wait`` is false.
         """
-        from .app_client import ApplicationClient, RmLocator
+        from .app_client import ApplicationClient, RmLocator, client_to_am_token_of
         from .application.security import load_secret
+        from .ipc import IpcSettings
 
         app_id = ApplicationId.coerce(app_id)
+        settings = IpcSettings.from_conf(self.conf)
         report = self.application_report(app_id)
-        secret = None if report.state in FINAL_STATES else load_secret(app_id)
+        secret: Optional[bytes] = None
+        no_secret: Optional[PyarnError] = None
+        if report.state not in FINAL_STATES:
+            try:
+                secret = load_secret(app_id)
+            except PyarnError as exc:
+                if not settings.security_enabled:
+                    raise
+                no_secret = exc
         if not _reachable(report) and wait:
             report = self.wait_for(app_id, lambda r: _reachable(r) or r.state in FINAL_STATES, timeout)
         if report.state in FINAL_STATES:
@@ -283,9 +311,16 @@ class Client:
                 + (f": {diagnostics.splitlines()[0]}" if diagnostics else ""))
         if not _reachable(report):
             raise PyarnError(f"application {app_id} is not running yet ({report.state})")
-        assert secret is not None
-        return ApplicationClient(f"{report.host}:{report.port}", app_id, secret,
-                                 locate=RmLocator(app_id, conf=self.conf, user=self.user))
+        locate = RmLocator(app_id, conf=self.conf, user=self.user)
+        address = f"{report.host}:{report.port}"
+        if secret is not None:
+            return ApplicationClient(address, app_id, secret, settings=settings, locate=locate)
+        try:
+            token = client_to_am_token_of(report)
+        except PyarnError as exc:
+            raise PyarnError(f"{no_secret}; {exc}") from None
+        return ApplicationClient(address, app_id, token=token, settings=settings, locate=locate,
+                                 refresh_token=locate.client_token)
 
     def master_address(self, app_id: AppIdLike, timeout: Optional[float] = None) -> str:
         """``host:port`` of the running application's master, once one has registered (waiting at
@@ -336,6 +371,41 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeoutError(f"timed out waiting for the ResourceManager to accept {app_id}")
             time.sleep(self._poll_interval)
+
+    # ------------------------------------------------------- delegation tokens
+
+    def get_delegation_token(self, renewer: Optional[str] = None) -> Token:
+        """An RM delegation token (``RM_DELEGATION_TOKEN``) of this client's user.
+
+        A process holding it (in the token file ``HADOOP_TOKEN_FILE_LOCATION``
+        names, or as its :class:`~pyarn.security.user.User`'s token) reaches the
+        ResourceManager as this user without a Kerberos ticket. Its service is
+        every RM's ``ip:port``, as Java's ``ClientRMProxy.getRMDelegationTokenService``.
+
+        ``renewer`` is who may renew it: by default the ResourceManager itself
+        (:func:`~pyarn.yarn.resourcemanager.rm_principal`, the renewer Java's YARN
+        clients name), so that YARN keeps it alive in an application's
+        credentials; on a cluster without ``yarn.resourcemanager.principal``,
+        this client's user. Pass your own user name to renew it yourself.
+
+        A Kerberized RM issues tokens only to callers authenticated with Kerberos:
+        a client holding nothing but tokens gets a
+        :class:`~pyarn.errors.RemoteError` saying so.
+        """
+        if renewer is None:
+            configured = self.conf.get_str("yarn.resourcemanager.principal", "")
+            renewer = rm_principal(self.conf) if configured else self.user.name
+        return self.rm.get_delegation_token(renewer)
+
+    def renew_delegation_token(self, token: Token) -> datetime:
+        """Renew an RM delegation token; returns its new expiry time (UTC, aware). The RM lets
+        only the token's renewer renew it (:class:`~pyarn.errors.AccessControlError` otherwise)."""
+        return self.rm.renew_delegation_token(token)
+
+    def cancel_delegation_token(self, token: Token) -> None:
+        """Cancel an RM delegation token, so that no one can use it any more (its owner or its
+        renewer may)."""
+        self.rm.cancel_delegation_token(token)
 
     # ------------------------------------------------------- cluster and queues
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from hadoop_protos import security_pb2
 from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as rpc
 from hadoop_protos.yarn_protocols_rpc import APPLICATION_CLIENT_PROTOCOL
@@ -28,8 +29,10 @@ from ..ipc.client import RpcClient
 from ..ipc.protocol_client import ProtocolClient
 from ..ipc.retry import RetryPolicy
 from ..ipc.settings import IpcSettings
-from ..net import AddressLike, split_authority
+from ..net import AddressLike, split_authority, token_service
 from ..security.credentials import Credentials
+from ..security.principals import canonical_host, substitute_host
+from ..security.tokens import RM_DELEGATION_TOKEN_KIND, Token
 from ..security.user import User
 from .ids import ApplicationAttemptId, ApplicationId, ContainerId
 from .records import (
@@ -44,6 +47,7 @@ from .records import (
     Queue,
     Resource,
     _millis,
+    _time,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ResourceManagerClient", "NewApplication", "QueueNotFoundError", "build_submission_context",
-    "normalize_tags", "MAX_TAGS", "MAX_TAG_LENGTH",
+    "normalize_tags", "rm_principal", "MAX_TAGS", "MAX_TAG_LENGTH",
 ]
 
 #: Hadoop's limits on application tags (``YarnConfiguration.RM_APPLICATION_MAX_TAGS``, ``..._TAG_LENGTH``).
@@ -88,13 +92,16 @@ class ResourceManagerClient(ProtocolClient):
 
     ``rpc`` carries the connections; when it is not given, the client makes
     (and closes) its own with ``settings``. ``policy`` says how to retry and fail over between ``addresses``.
+    ``use_ip_for_tokens`` (``hadoop.security.token.service.use_ip``) says how the service of the
+    delegation tokens this client fetches names the RMs (see :attr:`token_service`).
     """
 
     def __init__(self, addresses: Sequence[AddressLike], *, rpc: Optional[RpcClient] = None,
                  settings: Optional[IpcSettings] = None, user: Optional[User] = None,
-                 policy: Optional[RetryPolicy] = None) -> None:
+                 policy: Optional[RetryPolicy] = None, use_ip_for_tokens: bool = True) -> None:
         super().__init__(addresses, APPLICATION_CLIENT_PROTOCOL, rpc=rpc, settings=settings, user=user,
                          policy=policy)
+        self.use_ip_for_tokens = use_ip_for_tokens
 
     @classmethod
     def from_conf(cls, conf: Configuration, *, user: Optional[User] = None,
@@ -105,10 +112,51 @@ class ResourceManagerClient(ProtocolClient):
         if user is None:
             user = User.login(conf)
         return cls(addresses, settings=IpcSettings.from_conf(conf), user=user,
-                   policy=policy if policy is not None else RetryPolicy.from_conf(conf, "yarn"))
+                   policy=policy if policy is not None else RetryPolicy.from_conf(conf, "yarn"),
+                   use_ip_for_tokens=conf.get_bool("hadoop.security.token.service.use_ip", True))
 
     def __repr__(self) -> str:
         return f"ResourceManagerClient({', '.join(self.addresses)})"
+
+    # ------------------------------------------------------- delegation tokens
+
+    @property
+    def token_service(self) -> str:
+        """The service of this cluster's RM delegation tokens, as Java's
+        ``ClientRMProxy.getRMDelegationTokenService`` makes it: each RM's client address as
+        ``ip:port`` (``host:port`` without ``use_ip``), comma-joined over the RMs of an HA cluster.
+        A client holding the token presents it to any of those RMs."""
+        return ",".join(token_service(host, port, self.use_ip_for_tokens)
+                        for host, port in self.proxy.addresses)
+
+    def get_delegation_token(self, renewer: str) -> Token:
+        """An ``RM_DELEGATION_TOKEN`` of the calling user that ``renewer`` may renew, its service
+        set to :attr:`token_service` (the RM leaves it empty).
+
+        A Kerberized RM issues one only to a caller that authenticated with Kerberos (it refuses a
+        caller holding a token: ``Delegation Token can be issued only with kerberos authentication``);
+        an RM without security issues one to anybody.
+        """
+        request = security_pb2.GetDelegationTokenRequestProto(renewer=renewer)
+        response = self._call("getDelegationToken", request)
+        if not response.HasField("token"):
+            raise PyarnError("the ResourceManager answered getDelegationToken without a token")
+        return Token.from_proto(response.token).with_service(self.token_service)
+
+    def renew_delegation_token(self, token: Token) -> datetime:
+        """Renew an RM delegation token; returns its new expiry time (UTC). Only the token's
+        renewer may renew it, authenticated with Kerberos."""
+        request = security_pb2.RenewDelegationTokenRequestProto(token=_rm_token(token).to_proto())
+        expiry = _time(self._call("renewDelegationToken", request), "newExpiryTime")
+        if expiry is None:
+            raise PyarnError("the ResourceManager renewed the delegation token without an expiry time")
+        return expiry
+
+    def cancel_delegation_token(self, token: Token) -> None:
+        """Cancel an RM delegation token: no one can use it any more. Its owner or its renewer may,
+        authenticated with Kerberos."""
+        request = security_pb2.CancelDelegationTokenRequestProto(token=_rm_token(token).to_proto())
+        self._call("cancelDelegationToken", request)
 
 
     # ------------------------------------------------------------ applications
@@ -236,6 +284,25 @@ class ResourceManagerClient(ProtocolClient):
         if not response.HasField("queueInfo"):
             raise QueueNotFoundError(name)
         return Queue.from_proto(response.queueInfo)
+
+
+def _rm_token(token: Token) -> Token:
+    if not isinstance(token, Token) or token.kind != RM_DELEGATION_TOKEN_KIND:
+        kind = token.kind if isinstance(token, Token) else type(token).__name__
+        raise ValueError(f"expected an {RM_DELEGATION_TOKEN_KIND} token, got {kind!r}")
+    return token
+
+
+def rm_principal(conf: Configuration) -> str:
+    """The ResourceManager's Kerberos principal (``yarn.resourcemanager.principal``) with ``_HOST``
+    replaced by the canonical name of the (first) RM's host: the renewer pyarn names for the
+    delegation tokens it gives an application, so that YARN may renew them (Java's YARN clients
+    name ``YarnClientUtils.getRmPrincipal``). PyarnError when the setting is missing."""
+    principal = conf.get_str("yarn.resourcemanager.principal", "")
+    if not principal:
+        raise PyarnError("yarn.resourcemanager.principal is not set: cannot name the ResourceManager as "
+                         "the renewer of delegation tokens")
+    return substitute_host(principal, canonical_host(rm_addresses(conf)[0][1]))
 
 
 def _app(app_id: AppIdLike) -> pb.ApplicationIdProto:

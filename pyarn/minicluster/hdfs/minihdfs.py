@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from pyarn.ipc.constants import Qop
+from pyarn.security.user import User
 
 from .datanode import DataNode
 from .namenode import NameNode
@@ -93,6 +94,16 @@ class MiniHDFS:
     @property
     def default_fs(self) -> str:
         return f"hdfs://{self.namenode_address}"
+
+    def superuser(self) -> User:
+        """A client user that is this NameNode's superuser, to set the file system up (users' homes,
+        ``/tmp``): by name without security; with security, holding a delegation token the NameNode
+        issued to its own principal, so that no ticket is needed. The NameNode must be running."""
+        namenode = self.namenode
+        if namenode.security is None or namenode.tokens is None:
+            return User(namenode.superuser)
+        token = namenode.tokens.create_token(namenode.security.principal("nn"), "")
+        return User(namenode.superuser, tokens=[token.with_service(self.namenode_address)])
 
     def core_site(self) -> Dict[str, str]:
         """``core-site.xml`` properties a client needs."""
