@@ -43,6 +43,20 @@ def is_real_cluster() -> bool:
     return real_conf_dir() is not None
 
 
+@pytest.fixture(scope="session")
+def is_kerberized(hadoop_conf_dir) -> bool:
+    """Whether the cluster under test uses Kerberos (``hadoop.security.authentication``)."""
+    return kerberized(hadoop_conf_dir)
+
+
+def kerberized(conf_dir: Path) -> bool:
+    """Whether the configuration in ``conf_dir`` says ``hadoop.security.authentication=kerberos``."""
+    from pyarn.conf import Configuration
+
+    authentication = Configuration.load(conf_dir).get_str("hadoop.security.authentication", "simple")
+    return authentication.lower() == "kerberos"
+
+
 def requires_real_cluster() -> pytest.MarkDecorator:
     """Skip unless a real Hadoop is configured (for checks that need its REST API or Java tools)."""
     return pytest.mark.skipif(real_conf_dir() is None,

@@ -1,12 +1,17 @@
 """An ApplicationMaster written against the bare protocol, on any cluster.
 
 The same scenario runs against pyarn's mini cluster (default) and a real
-Hadoop (``PYARN_TEST_HADOOP_CONF_DIR``): an unmanaged AM in this process
-takes its AMRMToken from the application report (as Hadoop's
-UnmanagedAMLauncher does), registers, allocates three containers, starts
-``echo`` commands through the NodeManagers with NMTokens, collects their exit
-codes and finishes SUCCEEDED. The checks of tokens, diagnostics and error
-messages are written once and must hold on both.
+Hadoop (``PYARN_TEST_HADOOP_CONF_DIR``): an AM in this process registers,
+allocates three containers, starts ``echo`` commands through the NodeManagers
+with NMTokens, collects their exit codes and finishes SUCCEEDED. The checks of
+tokens, diagnostics and error messages are written once and must hold on both.
+
+Each scenario runs twice: as an unmanaged AM, which takes its AMRMToken from
+the application report (as Hadoop's UnmanagedAMLauncher does), and for a
+managed attempt, whose AM container hands this process the AMRMToken YARN gave
+it (``rawam.stand_in_command``; that needs the NodeManagers on this machine).
+A Kerberized cluster never gives this client an unmanaged AM's token
+(``rawam.UNMANAGED_AM_RULE``), so there only the managed variants run.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from hadoop_protos import yarn_tokens_pb2 as tpb
 from hadoop_protos.yarn_protocols_rpc import APPLICATION_MASTER_PROTOCOL
 from pyarn.errors import (
     AccessControlError,
+    AuthenticationError,
     InvalidApplicationMasterRequestError,
     InvalidTokenError,
     SaslError,
@@ -34,7 +40,15 @@ from pyarn.ipc import RpcClient
 from pyarn.security.tokens import CONTAINER_TOKEN_KIND, NM_TOKEN_KIND, Token
 from pyarn.security.user import User
 from pyarn.yarn.ids import ApplicationId, ContainerId, NodeId
-from tests.minicluster.rawam import ECHO_EXIT_CODES, AppMaster, Cluster, log_dir_command, run_echo_scenario
+from tests.minicluster.rawam import (
+    ECHO_EXIT_CODES,
+    UNMANAGED_AM_RULE,
+    AppMaster,
+    Cluster,
+    log_dir_command,
+    run_echo_scenario,
+    wait_for,
+)
 
 STAMP = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]"
 REGISTER = spb.RegisterApplicationMasterRequestProto(host="localhost", rpc_port=-1)
@@ -46,12 +60,20 @@ def cluster(hadoop_conf_dir) -> Iterator[Cluster]:
         yield client
 
 
+@pytest.fixture(params=["unmanaged", "managed"])
+def managed(request, cluster) -> bool:
+    """Whether the AM in this process speaks for a managed attempt (else it is an unmanaged AM)."""
+    if request.param == "unmanaged" and cluster.settings.security_enabled:
+        pytest.skip(f"no unmanaged AM on a Kerberized cluster: {UNMANAGED_AM_RULE}")
+    return request.param == "managed"
+
+
 @pytest.fixture
-def am(cluster) -> Iterator[AppMaster]:
-    am = cluster.submit_unmanaged("pyarn-it-am")
+def am(cluster, managed) -> Iterator[AppMaster]:
+    am = cluster.submit_managed("pyarn-it-am") if managed else cluster.submit_unmanaged("pyarn-it-am")
     yield am
+    cluster.kill(am.app_id)  # first: a managed attempt whose AM container exits unregistered would fail
     am.close()
-    cluster.kill(am.app_id)
 
 
 def failed_container_diagnostics(container_id: str, code: int, stderr: str) -> str:
@@ -62,8 +84,8 @@ def failed_container_diagnostics(container_id: str, code: int, stderr: str) -> s
             f"{exited}{exited}")
 
 
-def test_echo_scenario(cluster, is_real_cluster):
-    result = run_echo_scenario(cluster)
+def test_echo_scenario(cluster, managed, is_real_cluster):
+    result = run_echo_scenario(cluster, managed=managed)
     containers = result["containers"]
     nodes = {NodeId.from_proto(c.nodeId) for c in containers}
     assert len(containers) == 3
@@ -94,10 +116,12 @@ def test_echo_scenario(cluster, is_real_cluster):
     assert registered.queue == "default" and registered.maximumCapability.memory > 0
     running = result["running_report"]
     assert running.yarn_application_state == pb.RUNNING and not running.HasField("am_rm_token")
-    assert result["finish"].isUnregistered, "an unmanaged AM is unregistered at once"
+    # The RM answers an unmanaged AM "unregistered" at once, a managed one once the final state is stored.
+    assert result["finish"].isUnregistered is not managed
     final = result["final"]
     assert (final.yarn_application_state, final.final_application_status) == (pb.FINISHED, pb.APP_SUCCEEDED)
-    assert final.diagnostics == "all echoes done" and final.progress == 1.0 and final.unmanaged_application
+    assert final.diagnostics == "all echoes done" and final.progress == 1.0
+    assert final.unmanaged_application is not managed
     assert ECHO_EXIT_CODES == (0, 3, 5)
 
 
@@ -130,10 +154,15 @@ def test_forged_amrm_tokens_are_rejected(cluster, am):
     ghost_attempt = f"appattempt_{attempt.application_id.cluster_timestamp}_9999_000001"
     assert str(info.value) == f"{ghost_attempt} not found in AMRMTokenSecretManager."
 
-    with RpcClient(cluster.settings) as client, pytest.raises(AccessControlError) as info:
+    # Without a token: a SIMPLE client is refused by the server; a Kerberos client, which only
+    # answers the server's list of methods, finds nothing it can use (Java's SaslRpcClient words).
+    kerberos = cluster.settings.security_enabled
+    expected = (AuthenticationError, "Client cannot authenticate via:[TOKEN]") if kerberos else (
+        AccessControlError, "SIMPLE authentication is not enabled.  Available:[TOKEN]")
+    with RpcClient(cluster.settings) as client, pytest.raises(expected[0]) as info:
         client.proxy(cluster.scheduler_address, APPLICATION_MASTER_PROTOCOL, User("nobody")).call(
             "registerApplicationMaster", REGISTER)
-    assert str(info.value) == "SIMPLE authentication is not enabled.  Available:[TOKEN]"
+    assert str(info.value) == expected[1]
 
     am.register()  # the real token still works
     with pytest.raises(InvalidApplicationMasterRequestError) as info:
@@ -155,7 +184,6 @@ def test_failing_and_stopped_containers(cluster, am):
 
     def running() -> bool:
         return am.statuses(stopped).status[0].container_sub_state == pb.CSS_RUNNING
-    from tests.minicluster.rawam import wait_for
 
     wait_for(running, 30, "the sleep to run")
     assert len(am.stop(stopped).succeeded_requests) == 1
@@ -178,7 +206,8 @@ def test_response_ids_and_kill(cluster, am):
     assert str(info.value) == ("Invalid responseId in AllocateRequest from application attempt: "
                                f"{am.attempt_id} expect responseId to be {first.response_id} but get "
                                f"{first.response_id + 5}")
-    assert cluster.kill(am.app_id, "stop it") is True
+    # The RM answers a kill "completed" at once for an unmanaged AM, not while a master container runs.
+    assert cluster.kill(am.app_id, "stop it") is not am.managed
     report = cluster.wait_final(am.app_id)
     assert (report.yarn_application_state, report.final_application_status) == (pb.KILLED, pb.APP_KILLED)
     app = ApplicationId.from_proto(am.app_id)

@@ -7,6 +7,12 @@ configuration, else the mini cluster's. Needs Java with the Hadoop client jars
 classpath``). The NameNode is reached with :mod:`pyarn.ipc`; only the block
 I/O under test is :mod:`pyarn.hdfs.blocks`.
 
+On a Kerberized cluster the NameNode is reached over Kerberos (the ticket of
+``KRB5CCNAME``, at ``hadoop.rpc.protection``), every DataNode connection runs
+DataTransfer SASL with the block token of its ``LocatedBlock`` at
+``dfs.data.transfer.protection`` (:class:`~pyarn.hdfs.transfer_security.DataTransferSecurity`),
+and FsShell logs in from the same ticket cache (``KRB5_CONFIG`` names the realm).
+
 * Files put by FsShell are read with :func:`read_block` (whole and in ranges).
 * Files written with :class:`BlockWriter` (several blocks each) are fetched by
   FsShell and compared byte for byte.
@@ -62,21 +68,19 @@ def conf(hadoop_conf_dir):
     default_fs = configuration.get_str("fs.defaultFS", "file:///")
     if not default_fs.lower().startswith("hdfs://"):
         pytest.skip(f"the cluster's fs.defaultFS is {default_fs!r}: it has no HDFS to test")
-    if configuration.get_str("hadoop.security.authentication", "simple") != "simple":
-        pytest.skip("the cluster is Kerberized: SASL on DataTransferProtocol is not implemented yet")
-    if configuration.get_bool("dfs.encrypt.data.transfer", False):
-        pytest.skip("the cluster encrypts data transfer: not implemented yet")
     return configuration
 
 
 @pytest.fixture(scope="module")
 def fsshell(conf, hadoop_conf_dir):
+    """Hadoop's FsShell; on a Kerberized cluster as the user of the ticket cache (``KRB5CCNAME``)."""
     classpath = _classpath()
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
+    krb5 = [f"-Djava.security.krb5.conf={os.environ['KRB5_CONFIG']}"] if os.environ.get("KRB5_CONFIG") else []
 
     def run(*args: str) -> str:
-        command = ["java", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
+        command = ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
                    f"{hadoop_conf_dir}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
@@ -85,13 +89,20 @@ def fsshell(conf, hadoop_conf_dir):
 
 
 @pytest.fixture(scope="module")
-def namenode(conf):
+def rpc(conf):
+    """One RpcClient with the cluster's IPC settings (Kerberos and its protection when it has them)."""
+    from pyarn.ipc import IpcSettings, RpcClient
+
+    with RpcClient(IpcSettings.from_conf(conf)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def namenode(conf, rpc):
     from pyarn.conf import namenode_addresses
-    from pyarn.ipc import RpcClient
 
     _, host, port = namenode_addresses(conf).namenodes[0]
-    with RpcClient() as client:
-        yield client.proxy((host, port), CLIENT_NAMENODE_PROTOCOL)
+    return rpc.proxy((host, port), CLIENT_NAMENODE_PROTOCOL)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +112,20 @@ def workdir(namenode):
                                                   createParent=True))
     yield path
     namenode.call("delete", cn.DeleteRequestProto(src=path, recursive=True))
+
+
+@pytest.fixture(scope="module")
+def security(conf, rpc, is_kerberized):
+    """How each DataNode connection is secured, as :class:`~pyarn.hdfs.HDFS` decides it: the encrypted
+    handshake when the NameNode encrypts transfers (with its data encryption keys), SASL with the block
+    token on a Kerberized cluster, nothing on an unsecured one."""
+    from pyarn.hdfs.namenode import NameNodeClient
+    from pyarn.hdfs.transfer_security import DataTransferSecurity
+
+    with NameNodeClient.from_conf(conf, rpc=rpc) as keys:
+        security = DataTransferSecurity.from_conf(conf, keys)
+        assert security.security_enabled is is_kerberized
+        yield security
 
 
 @pytest.fixture(scope="module")
@@ -122,17 +147,17 @@ def locate(namenode, path: str) -> List[hdfs_pb2.LocatedBlockProto]:
     return list(response.locations.blocks)
 
 
-def read_file(namenode, factory, path: str, verify: bool = True) -> bytes:
+def read_file(namenode, factory, security, path: str, verify: bool = True) -> bytes:
     from pyarn.hdfs.blocks import read_block
 
     out = bytearray()
     for block in locate(namenode, path):
-        for piece in read_block(factory, block, 0, block.b.numBytes, CLIENT, verify=verify):
-            out += piece
+        out += b"".join(read_block(factory, block, 0, block.b.numBytes, CLIENT, verify=verify,
+                                   security=security))
     return bytes(out)
 
 
-def write_file(namenode, factory, path: str, data: bytes, block_size: int) -> None:
+def write_file(namenode, factory, security, path: str, data: bytes, block_size: int) -> None:
     """create / addBlock / BlockWriter / complete, as DFSOutputStream does (without recovery)."""
     from pyarn.hdfs.blocks import BlockWriter
     from pyarn.hdfs.checksum import DataChecksum
@@ -152,7 +177,7 @@ def write_file(namenode, factory, path: str, data: bytes, block_size: int) -> No
             request.previous.CopyFrom(previous)
         located = namenode.call("addBlock", request).block
         with BlockWriter(factory, located, CLIENT, checksum=checksum, packet_size=defaults.writePacketSize,
-                         block_size=block_size, first_seqno=seqno) as writer:
+                         block_size=block_size, first_seqno=seqno, security=security) as writer:
             piece = memoryview(data)[start:start + block_size]
             for offset in range(0, len(piece), 300_000):
                 writer.write(piece[offset:offset + 300_000])
@@ -186,28 +211,28 @@ def local_files(tmp_path_factory) -> Iterator[Path]:
 # -- tests -------------------------------------------------------------------------------
 
 
-def test_read_files_put_by_fsshell(namenode, factory, fsshell, workdir, local_files):
+def test_read_files_put_by_fsshell(namenode, factory, security, fsshell, workdir, local_files):
     fsshell("-D", f"dfs.blocksize={MIB}", "-put", str(local_files), f"{workdir}/java")
     remote = f"{workdir}/java"   # -put of a directory to a new path copies its contents there
     for name in SIZES:
         want = (local_files / name).read_bytes()
         blocks = locate(namenode, f"{remote}/{name}")
         assert len(blocks) == -(-len(want) // MIB)
-        assert sha(read_file(namenode, factory, f"{remote}/{name}")) == sha(want), name
+        assert sha(read_file(namenode, factory, security, f"{remote}/{name}")) == sha(want), name
     want = (local_files / "three-blocks").read_bytes()
-    assert read_file(namenode, factory, f"{remote}/three-blocks", verify=False) == want
+    assert read_file(namenode, factory, security, f"{remote}/three-blocks", verify=False) == want
 
 
 @pytest.mark.parametrize("offset,length", [(0, 1), (1, 511), (511, 2), (1000, 70_000), (MIB - 1, 1),
                                            (12_345, MIB - 12_345)])
-def test_read_ranges(namenode, factory, fsshell, workdir, local_files, offset, length):
+def test_read_ranges(namenode, factory, security, fsshell, workdir, local_files, offset, length):
     from pyarn.hdfs.blocks import read_block
 
     path = f"{workdir}/ranges"
     if not locate_or_none(namenode, path):
         fsshell("-put", str(local_files / "mib+7"), path)
     block = locate(namenode, path)[0]
-    got = b"".join(read_block(factory, block, offset, length, CLIENT))
+    got = b"".join(read_block(factory, block, offset, length, CLIENT, security=security))
     assert got == (local_files / "mib+7").read_bytes()[offset:offset + length]
 
 
@@ -220,37 +245,44 @@ def locate_or_none(namenode, path: str):
         return None
 
 
-def test_fsshell_reads_files_written_by_block_writer(namenode, factory, fsshell, workdir, tmp_path,
-                                                     local_files):
+def test_fsshell_reads_files_written_by_block_writer(namenode, factory, security, fsshell, workdir,
+                                                     tmp_path, local_files):
     for name in SIZES:
-        write_file(namenode, factory, f"{workdir}/py/{name}", (local_files / name).read_bytes(),
+        write_file(namenode, factory, security, f"{workdir}/py/{name}", (local_files / name).read_bytes(),
                    block_size=MIB)
     fsshell("-get", f"{workdir}/py", str(tmp_path / "got"))
     for name in SIZES:
         assert sha((tmp_path / "got" / name).read_bytes()) == sha((local_files / name).read_bytes()), name
     assert len(locate(namenode, f"{workdir}/py/three-blocks")) == 3
-    assert read_file(namenode, factory, f"{workdir}/py/three-blocks") == \
+    assert read_file(namenode, factory, security, f"{workdir}/py/three-blocks") == \
         (local_files / "three-blocks").read_bytes()
 
 
-def test_unknown_block_is_a_datanode_error(namenode, factory, fsshell, workdir, local_files):
-    from pyarn.hdfs.blocks import DataNodeError, read_block
+def test_unknown_block_is_a_datanode_error(namenode, factory, security, fsshell, workdir, local_files):
+    """A block the DataNode does not have. With block tokens (a Kerberized cluster) the DataNode checks
+    the token first, and the token names the real block: ``ERROR_ACCESS_TOKEN`` before any replica
+    lookup. Without them it looks for the replica and finds none."""
+    from pyarn.hdfs.blocks import BlockTokenError, DataNodeError, read_block
 
     path = f"{workdir}/ghost-source"
     fsshell("-put", str(local_files / "chunk"), path)
     block = locate(namenode, path)[0]
     block.b.blockId += 10**9
     with pytest.raises(DataNodeError) as info:
-        list(read_block(factory, block, 0, 10, CLIENT))
+        list(read_block(factory, block, 0, 10, CLIENT, security=security))
     assert info.value.datanode == f"{block.locs[0].id.ipAddr}:{block.locs[0].id.xferPort}"
+    if block.blockToken.identifier:
+        assert isinstance(info.value, BlockTokenError) and "ERROR_ACCESS_TOKEN" in str(info.value)
+    else:
+        assert not isinstance(info.value, BlockTokenError), info.value
 
 
-def test_corrupt_replica_gives_checksum_error(conf, hadoop_conf_dir, namenode, factory, fsshell, workdir,
-                                             local_files):
+def test_corrupt_replica_gives_checksum_error(hadoop_conf_dir, namenode, factory, security, fsshell,
+                                             workdir, local_files):
     from pyarn.hdfs.blocks import ChecksumError, read_block
 
     path = f"{workdir}/to-corrupt"
-    write_file(namenode, factory, path, (local_files / "mib+7").read_bytes(), block_size=128 * MIB)
+    write_file(namenode, factory, security, path, (local_files / "mib+7").read_bytes(), block_size=128 * MIB)
     block = locate(namenode, path)[0]
     found = block_file(hadoop_conf_dir, block.b.blockId)
     if found is None:
@@ -261,10 +293,11 @@ def test_corrupt_replica_gives_checksum_error(conf, hadoop_conf_dir, namenode, f
         f.write(bytes([original ^ 0xFF]))
     try:
         with pytest.raises(ChecksumError) as info:
-            list(read_block(factory, block, 0, block.b.numBytes, CLIENT))
+            list(read_block(factory, block, 0, block.b.numBytes, CLIENT, security=security))
         assert info.value.offset == 512
         assert info.value.datanode == f"{block.locs[0].id.ipAddr}:{block.locs[0].id.xferPort}"
-        tail = b"".join(read_block(factory, block, 1024, 5000, CLIENT))   # clean chunks still read
+        # clean chunks still read
+        tail = b"".join(read_block(factory, block, 1024, 5000, CLIENT, security=security))
         assert tail == (local_files / "mib+7").read_bytes()[1024:6024]
     finally:
         with found.open("r+b") as f:

@@ -2,66 +2,69 @@
 
 Runs when ``PYARN_TEST_HADOOP_CONF_DIR`` names the cluster's client
 configuration (``../shared/realcluster/realcluster.sh conf-dir``). The RM
-addresses come from that folder's ``yarn-site.xml`` with a small local read,
-so this test depends on nothing but :mod:`pyarn.ipc`.
+addresses and the IPC settings (``hadoop.security.authentication``,
+``hadoop.rpc.protection``, the server principals) come from that folder, so
+the same checks run over SIMPLE on an unsecured cluster and over Kerberos
+(GSSAPI, the ticket of ``KRB5CCNAME``) at the cluster's own protection on a
+Kerberized one.
 """
 from __future__ import annotations
 
-import os
 import socket
-import xml.etree.ElementTree as ElementTree
-from pathlib import Path
-from typing import Dict
 
+import attrs
 import pytest
 
 from hadoop_protos import security_pb2, yarn_records_pb2
 from hadoop_protos import yarn_service_pb2 as ys
 from hadoop_protos.protocol import RetrySafety, RpcMethod, RpcProtocol
 from hadoop_protos.yarn_protocols_rpc import APPLICATION_CLIENT_PROTOCOL, APPLICATION_MASTER_PROTOCOL
-from pyarn.errors import AccessControlError, InvalidTokenError, NoSuchMethodError, SaslError
+from pyarn.errors import (
+    AccessControlError,
+    AuthenticationError,
+    InvalidTokenError,
+    NoSuchMethodError,
+    SaslError,
+)
 from pyarn.ipc import FailoverProxy, IpcSettings, RetryPolicy, RpcClient
 from pyarn.security.tokens import AMRM_TOKEN_KIND, Token
 from pyarn.security.user import User
 
-from .conftest import ENV, requires_real_cluster
+from .conftest import requires_real_cluster
 
 pytestmark = [pytest.mark.realcluster, requires_real_cluster()]
 
-SETTINGS = IpcSettings(connect_timeout=10.0, rpc_timeout=30.0)
 METRICS = ys.GetClusterMetricsRequestProto()
 
 
-def _site(name: str) -> Dict[str, str]:
-    """The name -> value pairs of one ``*-site.xml`` (no ``${var}`` expansion)."""
-    path = Path(os.environ[ENV]) / name
-    if not path.is_file():
-        return {}
-    properties = {}
-    for prop in ElementTree.parse(path).getroot().iter("property"):
-        key, value = prop.findtext("name"), prop.findtext("value")
-        if key:
-            properties[key.strip()] = (value or "").strip()
-    return properties
+@pytest.fixture(scope="module")
+def conf(hadoop_conf_dir):
+    from pyarn.conf import Configuration
+
+    return Configuration.load(hadoop_conf_dir)
 
 
-def _rm_address(key: str, port: int) -> str:
-    yarn = _site("yarn-site.xml")
-    if "${" not in yarn.get(key, "${"):
-        return yarn[key]
-    return f"{yarn.get('yarn.resourcemanager.hostname', '0.0.0.0')}:{port}"
+def _rm_address(conf, service: str) -> str:
+    from pyarn.conf import rm_addresses
+
+    _, host, port = rm_addresses(conf, service)[0]
+    return f"{host}:{port}"
 
 
 @pytest.fixture(scope="module")
-def rm_address() -> str:
-    if _site("core-site.xml").get("hadoop.security.authentication", "simple").lower() != "simple":
-        pytest.skip("the cluster uses Kerberos; pyarn's IPC client has no GSSAPI yet")
-    return _rm_address("yarn.resourcemanager.address", 8032)
+def settings(conf) -> IpcSettings:
+    """The cluster's own IPC settings (Kerberos and protection included), with short timeouts."""
+    return attrs.evolve(IpcSettings.from_conf(conf), connect_timeout=10.0, rpc_timeout=30.0)
 
 
 @pytest.fixture(scope="module")
-def client():
-    with RpcClient(SETTINGS) as c:
+def rm_address(conf) -> str:
+    return _rm_address(conf, "address")
+
+
+@pytest.fixture(scope="module")
+def client(settings):
+    with RpcClient(settings) as c:
         yield c
 
 
@@ -115,11 +118,17 @@ def test_token_auth_with_an_rm_delegation_token(rm, client, rm_address):
             "getClusterMetrics", ys.GetClusterMetricsRequestProto())
 
 
-def test_scheduler_port_accepts_only_tokens(client, rm_address):
-    scheduler = _rm_address("yarn.resourcemanager.scheduler.address", 8030)
+def test_scheduler_port_accepts_only_tokens(conf, client, is_kerberized):
+    """Without an AMRM token: the unsecured RM refuses SIMPLE; a Kerberized RM offers only TOKEN,
+    which a client with nothing but a Kerberos ticket cannot answer (Java's ``SaslRpcClient`` says
+    the same words)."""
+    scheduler = _rm_address(conf, "scheduler.address")
     register = APPLICATION_MASTER_PROTOCOL.methods["registerApplicationMaster"].request(host="h", rpc_port=1)
-    refusal = r"SIMPLE authentication is not enabled.  Available:\[TOKEN\]"
-    with pytest.raises(AccessControlError, match=refusal):
+    if is_kerberized:
+        error, refusal = AuthenticationError, r"^Client cannot authenticate via:\[TOKEN\]$"
+    else:
+        error, refusal = AccessControlError, r"SIMPLE authentication is not enabled.  Available:\[TOKEN\]"
+    with pytest.raises(error, match=refusal):
         client.proxy(scheduler, APPLICATION_MASTER_PROTOCOL, User.current()).call(
             "registerApplicationMaster", register)
     forged = Token(b"\x0a\x00", b"password", AMRM_TOKEN_KIND, "")

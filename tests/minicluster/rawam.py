@@ -2,13 +2,18 @@
 
 Used by tests/minicluster and integration/test_am_protocol.py to drive any
 cluster named by a HADOOP_CONF_DIR (the mini cluster or a real Hadoop) the
-way an AM does: an unmanaged AM in the test process registers with the
-AMRMToken from the application report, allocates, starts containers through
-the NodeManagers with NMTokens, collects completions and finishes.
+way an AM does: an AM in the test process registers with an AMRMToken,
+allocates, starts containers through the NodeManagers with NMTokens, collects
+completions and finishes. The token comes from the application report (an
+unmanaged AM, as Hadoop's UnmanagedAMLauncher does it) or from the token file
+of a managed attempt's AM container, a stand-in that hands it over (see
+:func:`stand_in_command`).
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar
@@ -26,12 +31,22 @@ from hadoop_protos.yarn_protocols_rpc import (
 )
 from pyarn.conf import Configuration, rm_addresses
 from pyarn.ipc import IpcSettings, RpcClient, RpcProxy
-from pyarn.security.tokens import Token
+from pyarn.security.credentials import Credentials
+from pyarn.security.tokens import AMRM_TOKEN_KIND, Token
 from pyarn.security.user import User
 from pyarn.yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId
 
 T = TypeVar("T")
 FINAL_STATES = (pb.FINISHED, pb.FAILED, pb.KILLED)
+
+#: Why a Kerberos client never sees an unmanaged AM's AMRMToken (checked on a real YARN 3.3.6).
+UNMANAGED_AM_RULE = (
+    "the RM puts an unmanaged AM's AMRMToken in the application report only while the attempt is "
+    "LAUNCHED (not yet registered) and only for a caller whose UserGroupInformation.getUserName() "
+    "equals the application's user (RMAppImpl.createAndGetApplicationReport); a Kerberos caller's "
+    "getUserName() is its full principal (pyarn@REALM, also the owner of its RM delegation tokens) "
+    "while the application's user is the short name (pyarn), so a Kerberized cluster never hands "
+    "this client the token")
 
 
 def wait_for(condition: Callable[[], Optional[T]], timeout: float, what: str, interval: float = 0.05) -> T:
@@ -125,10 +140,49 @@ class Cluster:
                                     "a final state")
 
     def submit_unmanaged(self, name: str, **fields) -> AppMaster:
-        """Submit an unmanaged AM and return it, holding the AMRMToken from the application report."""
+        """Submit an unmanaged AM and return it, holding the AMRMToken from the application report.
+
+        On a Kerberized cluster the report never holds it for this client (:data:`UNMANAGED_AM_RULE`);
+        the error after the wait says so.
+        """
         app_id = self.submit(name, unmanaged=True, **fields)
-        report = self.wait_for_report(app_id, lambda r: r.HasField("am_rm_token"), 30.0, "the AMRMToken")
+        what = "the AMRMToken" + (f" ({UNMANAGED_AM_RULE})" if self.settings.security_enabled else "")
+        report = self.wait_for_report(app_id, lambda r: r.HasField("am_rm_token"), 30.0, what)
         return AppMaster(self, app_id, report.am_rm_token)
+
+    def submit_managed(self, name: str, directory: Optional[os.PathLike] = None, timeout: float = 60.0,
+                       **fields) -> AppMaster:
+        """Submit an application whose AM container is a stand-in (:func:`stand_in_command`) and
+        return the AppMaster that speaks for its first attempt, with the AMRMToken YARN gave that
+        container. Needs NodeManagers that share this machine's files and run containers as this user
+        (pyarn's mini cluster, a single-node Hadoop with the default container executor).
+
+        ``directory`` is where the stand-in hands over its files (default: a new private temporary
+        directory, removed when the AppMaster closes); ``fields`` go to the submission context
+        (``maxAppAttempts`` is 1 unless given).
+        """
+        own = directory is None
+        where = Path(tempfile.mkdtemp(prefix="pyarn-stand-in-") if own else os.fspath(directory))
+        fields.setdefault("maxAppAttempts", 1)
+        app_id = self.submit(name, commands=[stand_in_command(where)], **fields)
+        attempt = ApplicationAttemptId(ApplicationId.from_proto(app_id), 1)
+        am_container = ContainerId.from_parts(attempt, 1)
+        tokens = where / f"{am_container}.tokens"
+        try:
+            wait_for(tokens.exists, timeout,
+                     f"the AM container {am_container} to copy its token file to {where} (the stand-in "
+                     "needs a NodeManager on this machine that runs containers as this user)")
+            token = Credentials.read_file(tokens).find_token(AMRM_TOKEN_KIND)
+        except BaseException:
+            self.kill(app_id)
+            if own:
+                shutil.rmtree(where, ignore_errors=True)
+            raise
+        if token is None:
+            self.kill(app_id)
+            raise AssertionError(f"{tokens} holds no {AMRM_TOKEN_KIND}")
+        return AppMaster(self, app_id, token.to_proto(), release=where / f"{am_container}.done",
+                         remove=where if own else None)
 
     def kill(self, app_id: pb.ApplicationIdProto, diagnostics: Optional[str] = None) -> bool:
         request = spb.KillApplicationRequestProto(application_id=app_id)
@@ -138,10 +192,17 @@ class Cluster:
 
 
 class AppMaster:
-    """An unmanaged ApplicationMaster speaking ApplicationMasterProtocol and ContainerManagementProtocol."""
+    """An ApplicationMaster speaking ApplicationMasterProtocol and ContainerManagementProtocol.
 
-    def __init__(self, cluster: Cluster, app_id: pb.ApplicationIdProto, amrm_token: secpb.TokenProto) -> None:
+    ``release`` is the file that tells a managed attempt's stand-in AM container to exit (made once
+    this AM has unregistered, or when it closes); ``remove`` a directory to delete when it closes.
+    """
+
+    def __init__(self, cluster: Cluster, app_id: pb.ApplicationIdProto, amrm_token: secpb.TokenProto,
+                 release: Optional[Path] = None, remove: Optional[Path] = None) -> None:
         self.cluster = cluster
+        self.release = release
+        self.remove = remove
         self.app_id = app_id
         self.token = Token.from_proto(amrm_token)
         self.attempt_id = attempt_of(amrm_token)
@@ -153,8 +214,21 @@ class AppMaster:
         self.containers: Dict[ContainerId, pb.ContainerProto] = {}
         self.completed: Dict[ContainerId, pb.ContainerStatusProto] = {}
 
+    @property
+    def managed(self) -> bool:
+        """Whether YARN runs this attempt's AM container (the stand-in), rather than this process alone."""
+        return self.release is not None
+
     def close(self) -> None:
         self.client.close()
+        self.release_stand_in()
+        if self.remove is not None:
+            shutil.rmtree(self.remove, ignore_errors=True)
+
+    def release_stand_in(self) -> None:
+        """Let a managed attempt's AM container exit (0): its application can then end."""
+        if self.release is not None and self.release.parent.is_dir():
+            self.release.touch()
 
     def __enter__(self) -> AppMaster:
         return self
@@ -215,15 +289,20 @@ class AppMaster:
 
     def finish(self, status: int = pb.APP_SUCCEEDED, diagnostics: str = "",
                timeout: float = 30.0) -> spb.FinishApplicationMasterResponseProto:
-        """Unregister, repeating while the RM says it is not done yet (as AMRMClient does)."""
+        """Unregister, repeating while the RM says it is not done yet (as AMRMClient does); returns the
+        first answer (an unmanaged AM's says unregistered, a managed one's not yet). Then a managed
+        attempt's AM container may exit."""
         request = spb.FinishApplicationMasterRequestProto(final_application_status=status,
                                                           diagnostics=diagnostics)
-        response = self.scheduler.call("finishApplicationMaster", request)
+        first = response = self.scheduler.call("finishApplicationMaster", request)
         deadline = time.monotonic() + timeout
         while not response.isUnregistered and time.monotonic() < deadline:
             time.sleep(0.1)
             response = self.scheduler.call("finishApplicationMaster", request)
-        return response
+        if not response.isUnregistered:
+            raise AssertionError(f"{self.attempt_id} still not unregistered after {timeout:g} s")
+        self.release_stand_in()
+        return first
 
     # -- ContainerManagementProtocol -----------------------------------------------------------------
 
@@ -258,6 +337,20 @@ class AppMaster:
                                          spb.GetContainerStatusesRequestProto(container_id=[container.id]))
 
 
+def stand_in_command(directory: Path, limit: int = 600) -> str:
+    """A managed AM container's command that hands its attempt to the test process: it writes
+    ``<directory>/<container id>.pid`` and ``<container id>.tokens`` (a copy of its
+    ``HADOOP_TOKEN_FILE_LOCATION``, which holds the AMRMToken), then waits until
+    ``<container id>.done`` exists or ``directory`` is gone (at most ``limit`` seconds) and exits 0.
+
+    No quotes and no shell variables of its own: YARN's launch script runs a command as
+    ``bash -c "<command>"``, so ``$NAME`` is expanded there, from the container's environment."""
+    base = f"{directory}/$CONTAINER_ID"
+    return (f"echo $$ > {base}.pid && cp $HADOOP_TOKEN_FILE_LOCATION {base}.tmp && "
+            f"mv {base}.tmp {base}.tokens && "
+            f"timeout {limit} sh -c 'until [ -e {base}.done ] || [ ! -d {directory} ]; do sleep 0.1; done'")
+
+
 def log_dir_command(command: str) -> str:
     """``command`` with its stdout and stderr in the container's log dir, as YARN applications write it."""
     return f"{command} 1><LOG_DIR>/stdout 2><LOG_DIR>/stderr"
@@ -266,14 +359,17 @@ def log_dir_command(command: str) -> str:
 ECHO_EXIT_CODES = (0, 3, 5)
 
 
-def run_echo_scenario(cluster: Cluster, name: str = "pyarn-echo-scenario", timeout: float = 60.0) -> dict:
-    """The issue's main scenario: an unmanaged AM runs three ``echo`` containers and succeeds.
+def run_echo_scenario(cluster: Cluster, name: str = "pyarn-echo-scenario", timeout: float = 60.0,
+                      managed: bool = False) -> dict:
+    """The issue's main scenario: an AM runs three ``echo`` containers and succeeds.
 
-    Container ``k`` prints ``hello from container k`` and exits with
-    ``ECHO_EXIT_CODES[k]``. Returns what the tests check.
+    The AM is unmanaged, or with ``managed`` speaks for a managed attempt
+    (:meth:`Cluster.submit_managed`). Container ``k`` prints ``hello from
+    container k`` and exits with ``ECHO_EXIT_CODES[k]``. Returns what the tests
+    check.
     """
     began = time.monotonic()
-    am = cluster.submit_unmanaged(name)
+    am = cluster.submit_managed(name) if managed else cluster.submit_unmanaged(name)
     with am:
         registered = am.register()
         containers = am.allocate_containers(len(ECHO_EXIT_CODES), timeout=timeout)

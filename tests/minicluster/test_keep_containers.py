@@ -1,16 +1,18 @@
 """Work-preserving AM restart: ``keep_containers_across_application_attempts``.
 
-The AM container runs a stand-in (it hands its token file and pid to the
-test, then sleeps); the test process speaks for each attempt with the raw AM
-helpers. What is checked was observed on a real YARN 3.3.6 with the same
-steps: a failed attempt's running containers live on into the next attempt,
-which gets them (and NMTokens naming the attempt that allocated them) when it
-registers, stops or releases them, and sees their completions; containers
-allocated but never started end with the attempt, their completions going to
-the next one, as do those of the old AM's last heartbeat; the blacklist
-carries over; a client's ``failApplicationAttempt`` leaves the old AM
-container running and hands it over as well. (The expired-AM case follows
-Hadoop's sources: ``AMLauncher`` stops the AM container, the others stay.)
+Each attempt's AM container runs rawam's stand-in (it hands its token file and
+pid to the test, then waits); the test process speaks for each attempt with the
+raw AM helpers, crashes an attempt by killing its stand-in, and lets the
+stand-in exit once its attempt has unregistered. What is checked was observed
+on a real YARN 3.3.6 with the same steps: a failed attempt's running containers
+live on into the next attempt, which gets them (and NMTokens naming the attempt
+that allocated them) when it registers, stops or releases them, and sees their
+completions; containers allocated but never started end with the attempt,
+their completions going to the next one, as do those of the old AM's last
+heartbeat; the blacklist carries over; a client's ``failApplicationAttempt``
+leaves the old AM container running and hands it over as well. (The expired-AM
+case follows Hadoop's sources: ``AMLauncher`` stops the AM container, the
+others stay.)
 """
 from __future__ import annotations
 
@@ -27,36 +29,34 @@ from hadoop_protos import yarn_tokens_pb2 as tpb
 from pyarn.minicluster import MiniCluster
 from pyarn.security.credentials import Credentials
 from pyarn.security.tokens import AMRM_TOKEN_KIND, Token
-from pyarn.yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId
+from pyarn.yarn.ids import ApplicationAttemptId, ContainerId
 
 from .rawam import AppMaster, Cluster, wait_for
 
 KILLED_BY_APPMASTER, ABORTED = -105, -100
 
 
-def _stand_in(directory: Path) -> str:
-    """The AM container's command: hand over the pid and token file, then sleep (``exec``: same pid)."""
-    return (f"echo $$ > {directory}/$CONTAINER_ID.pid && "
-            f"cp $HADOOP_TOKEN_FILE_LOCATION {directory}/$CONTAINER_ID.tmp && "
-            f"mv {directory}/$CONTAINER_ID.tmp {directory}/$CONTAINER_ID.tokens && exec sleep 600")
+def _submit(cluster: Cluster, directory: Path, keep: bool = True, attempts: int = 2) -> AppMaster:
+    """The AM of attempt 1 of an application whose AM containers are stand-ins (handing over in
+    ``directory``)."""
+    return cluster.submit_managed("keep-containers", directory, maxAppAttempts=attempts,
+                                  keep_containers_across_application_attempts=keep)
 
 
-def _submit(cluster: Cluster, directory: Path, keep: bool = True, attempts: int = 2) -> pb.ApplicationIdProto:
-    return cluster.submit("keep-containers", commands=[_stand_in(directory)], maxAppAttempts=attempts,
-                          keep_containers_across_application_attempts=keep)
-
-
-def _attempt(cluster: Cluster, app_id: pb.ApplicationIdProto, directory: Path,
-             number: int) -> Tuple[AppMaster, int]:
-    """An AM for attempt ``number`` (with its stand-in's AMRMToken), and the stand-in's pid."""
-    attempt = ApplicationAttemptId(ApplicationId.from_proto(app_id), number)
+def _next_attempt(cluster: Cluster, previous: AppMaster, directory: Path) -> AppMaster:
+    """The AM of the attempt after ``previous``, with the AMRMToken its stand-in hands over."""
+    attempt = ApplicationAttemptId(previous.attempt_id.application_id, previous.attempt_id.attempt_id + 1)
     am_container = ContainerId.from_parts(attempt, 1)
-    tokens = wait_for(lambda: (directory / f"{am_container}.tokens").exists() and
-                      directory / f"{am_container}.tokens", 30, f"the token file of {am_container}")
+    tokens = directory / f"{am_container}.tokens"
+    wait_for(tokens.exists, 30, f"the token file of {am_container}")
     token = Credentials.read_file(tokens).find_token(AMRM_TOKEN_KIND)
-    assert token is not None
-    pid = int((directory / f"{am_container}.pid").read_text())
-    return AppMaster(cluster, app_id, token.to_proto()), pid
+    assert token is not None, f"{tokens} holds no {AMRM_TOKEN_KIND}"
+    return AppMaster(cluster, previous.app_id, token.to_proto(), release=directory / f"{am_container}.done")
+
+
+def _pid(am: AppMaster, directory: Path) -> int:
+    """The pid of ``am``'s stand-in AM container (written before its token file)."""
+    return int((directory / f"{ContainerId.from_parts(am.attempt_id, 1)}.pid").read_text())
 
 
 def _running_on_the_rm(minicluster: MiniCluster, containers: List[pb.ContainerProto]) -> bool:
@@ -93,21 +93,20 @@ def _use_nm_tokens(am: AppMaster, registered: spb.RegisterApplicationMasterRespo
         am.nm_tokens[f"{nm_token.nodeId.host}:{nm_token.nodeId.port}"] = Token.from_proto(nm_token.token)
 
 
-def _finish(cluster: Cluster, am: AppMaster, pid: int) -> pb.ApplicationReportProto:
-    am.finish(pb.APP_SUCCEEDED, "done")
-    os.kill(pid, signal.SIGKILL)  # the stand-in AM exits: its attempt is FINISHED
+def _finish(cluster: Cluster, am: AppMaster) -> pb.ApplicationReportProto:
+    am.finish(pb.APP_SUCCEEDED, "done")  # then the stand-in exits: its attempt is FINISHED
     return cluster.wait_final(am.app_id)
 
 
 def test_a_crashed_am_hands_its_running_containers_to_the_next_attempt(minicluster, cluster, tmp_path):
-    app_id = _submit(cluster, tmp_path)
-    one, pid1 = _attempt(cluster, app_id, tmp_path, 1)
+    one = _submit(cluster, tmp_path)
+    app_id = one.app_id
     with one:
         one.register()
         sleepers, (idle,) = _start_sleepers(minicluster, one, 2, unstarted=1)
-    os.kill(pid1, signal.SIGKILL)
+        os.kill(_pid(one, tmp_path), signal.SIGKILL)
 
-    two, pid2 = _attempt(cluster, app_id, tmp_path, 2)
+    two = _next_attempt(cluster, one, tmp_path)
     with two:
         registered = two.register()
         carried = {ContainerId.from_proto(c.id): c for c in registered.containers_from_previous_attempts}
@@ -150,13 +149,12 @@ def test_a_crashed_am_hands_its_running_containers_to_the_next_attempt(miniclust
         assert two.completed[second_id].diagnostics == "Container released by application"
         assert cluster.report(app_id).app_resource_Usage.num_used_containers == 1
         assert _containers_of(cluster, two.attempt_id) == {am2_container}
-        report = _finish(cluster, two, pid2)
+        report = _finish(cluster, two)
     assert (report.yarn_application_state, report.final_application_status) == (pb.FINISHED, pb.APP_SUCCEEDED)
 
 
 def test_the_next_attempt_gets_the_last_heartbeat_again_and_the_blacklist(minicluster, cluster, tmp_path):
-    app_id = _submit(cluster, tmp_path)
-    one, pid1 = _attempt(cluster, app_id, tmp_path, 1)
+    one = _submit(cluster, tmp_path)
     with one:
         one.register()
         _, (idle,) = _start_sleepers(minicluster, one, 1, unstarted=1)
@@ -164,9 +162,10 @@ def test_the_next_attempt_gets_the_last_heartbeat_again_and_the_blacklist(minicl
         one.allocate(releases=[idle_id], blacklist=["localhost"])
         while idle_id not in one.completed:  # no heartbeat after the one that told of the release
             one.allocate()
-    os.kill(pid1, signal.SIGKILL)  # maybe before the AM took in its last heartbeat's answer
+        # the AM crashes, maybe before it took in its last heartbeat's answer
+        os.kill(_pid(one, tmp_path), signal.SIGKILL)
 
-    two, pid2 = _attempt(cluster, app_id, tmp_path, 2)
+    two = _next_attempt(cluster, one, tmp_path)
     with two:
         two.register()
         assert [(ContainerId.from_proto(s.container_id), s.diagnostics)
@@ -183,20 +182,20 @@ def test_the_next_attempt_gets_the_last_heartbeat_again_and_the_blacklist(minicl
         two.response_id = response.response_id
         assert response.allocated_containers or wait_for(lambda: two.allocate().allocated_containers, 10,
                                                          "a container once the blacklist is lifted")
-        report = _finish(cluster, two, pid2)
+        report = _finish(cluster, two)
     assert report.final_application_status == pb.APP_SUCCEEDED
 
 
 def test_a_failed_attempt_hands_over_its_am_container_too(minicluster, cluster, tmp_path):
-    app_id = _submit(cluster, tmp_path)
-    one, pid1 = _attempt(cluster, app_id, tmp_path, 1)
+    one = _submit(cluster, tmp_path)
+    app_id, pid1 = one.app_id, _pid(one, tmp_path)
     with one:
         one.register()
         sleepers, _ = _start_sleepers(minicluster, one, 2)
         cluster.rm.call("failApplicationAttempt", spb.FailApplicationAttemptRequestProto(
             application_attempt_id=one.attempt_id.to_proto()))
         old_am = ContainerId.from_parts(one.attempt_id, 1)
-        two, pid2 = _attempt(cluster, app_id, tmp_path, 2)
+        two = _next_attempt(cluster, one, tmp_path)
         with two:
             registered = two.register()
             carried = {ContainerId.from_proto(c.id): c for c in registered.containers_from_previous_attempts}
@@ -208,7 +207,7 @@ def test_a_failed_attempt_hands_over_its_am_container_too(minicluster, cluster, 
             status = two.wait_completed([old_am])[old_am]
             assert status.exit_status == KILLED_BY_APPMASTER
             assert all(two.statuses(c).status[0].state == pb.C_RUNNING for c in sleepers)
-            report = _finish(cluster, two, pid2)
+            report = _finish(cluster, two)
         wait_for(lambda: set(_nm_states(one, sleepers).values()) == {pb.C_COMPLETE}, 10,
                  "the sleepers to end with the application")
     assert (report.yarn_application_state, report.final_application_status) == (pb.FINISHED, pb.APP_SUCCEEDED)
@@ -229,18 +228,18 @@ def _nm_states(am: AppMaster, containers: List[pb.ContainerProto]) -> Dict[Conta
 
 @pytest.mark.parametrize("keep, attempts", [(False, 2), (True, 1)], ids=["without-keep", "last-attempt"])
 def test_otherwise_the_containers_end_with_the_attempt(minicluster, cluster, tmp_path, keep, attempts):
-    app_id = _submit(cluster, tmp_path, keep=keep, attempts=attempts)
-    one, pid1 = _attempt(cluster, app_id, tmp_path, 1)
+    one = _submit(cluster, tmp_path, keep=keep, attempts=attempts)
+    app_id = one.app_id
     with one:
         one.register()
         sleepers, _ = _start_sleepers(minicluster, one, 2)
-        os.kill(pid1, signal.SIGKILL)
+        os.kill(_pid(one, tmp_path), signal.SIGKILL)
         wait_for(lambda: set(_nm_states(one, sleepers).values()) == {pb.C_COMPLETE}, 10, "killed sleepers")
     if attempts == 1:
         report = cluster.wait_final(app_id)
         assert report.yarn_application_state == pb.FAILED
         return
-    two, pid2 = _attempt(cluster, app_id, tmp_path, 2)
+    two = _next_attempt(cluster, one, tmp_path)
     with two:
         registered = two.register()
         assert not registered.containers_from_previous_attempts
@@ -248,29 +247,29 @@ def test_otherwise_the_containers_end_with_the_attempt(minicluster, cluster, tmp
         assert not two.allocate().completed_container_statuses, "nothing of attempt 1 reaches attempt 2"
         assert _containers_of(cluster, one.attempt_id) == {ContainerId.from_parts(two.attempt_id, 1)}
         assert cluster.report(app_id).app_resource_Usage.num_used_containers == 1
-        report = _finish(cluster, two, pid2)
+        report = _finish(cluster, two)
     assert report.final_application_status == pb.APP_SUCCEEDED
 
 
 def test_an_expired_am_container_is_stopped_and_the_others_kept(tmp_path):
     settings = {"yarn.am.liveness-monitor.expiry-interval-ms": "2000"}
     with MiniCluster(nodes=1, memory_mb=2048, vcores=4, conf=settings) as mc, Cluster(mc.conf_dir) as cluster:
-        app_id = _submit(cluster, tmp_path)
-        one, pid1 = _attempt(cluster, app_id, tmp_path, 1)
-        with one:
+        one = _submit(cluster, tmp_path)
+        pid1 = _pid(one, tmp_path)
+        with one:  # open until the end: closing it would let its stand-in exit before the attempt expires
             one.register()
             sleepers, _ = _start_sleepers(mc, one, 1)
-        # attempt 1 falls silent and expires: YARN stops its AM container through the NodeManager
-        two, pid2 = _attempt(cluster, app_id, tmp_path, 2)
-        with two:
-            registered = two.register()
-            carried = _ids(registered.containers_from_previous_attempts)
-            old_am = ContainerId.from_parts(one.attempt_id, 1)
-            assert _ids(sleepers) <= carried <= _ids(sleepers) | {old_am}
-            status = two.wait_completed([old_am])[old_am]
-            assert status.exit_status == KILLED_BY_APPMASTER
-            assert _gone(pid1)
-            assert _containers_of(cluster, two.attempt_id) == _ids(sleepers) | {ContainerId.from_parts(
-                two.attempt_id, 1)}
-            report = _finish(cluster, two, pid2)
+            # attempt 1 falls silent and expires: YARN stops its AM container through the NodeManager
+            two = _next_attempt(cluster, one, tmp_path)
+            with two:
+                registered = two.register()
+                carried = _ids(registered.containers_from_previous_attempts)
+                old_am = ContainerId.from_parts(one.attempt_id, 1)
+                assert _ids(sleepers) <= carried <= _ids(sleepers) | {old_am}
+                status = two.wait_completed([old_am])[old_am]
+                assert status.exit_status == KILLED_BY_APPMASTER
+                assert _gone(pid1)
+                assert _containers_of(cluster, two.attempt_id) == _ids(sleepers) | {ContainerId.from_parts(
+                    two.attempt_id, 1)}
+                report = _finish(cluster, two)
         assert report.final_application_status == pb.APP_SUCCEEDED
