@@ -55,10 +55,8 @@ class User:
         if conf is not None and conf.get("hadoop.security.authentication", "simple").lower() == "kerberos":
             # Under Kerberos the user is the ticket's principal (HADOOP_USER_NAME is ignored);
             # with no ticket (a container holding tokens) it stays the OS user, as in Java.
-            from .kerberos import short_name
-
             principal = _ticket_principal(env)
-            user = cls(short_name(principal) if principal else _os_user())
+            user = cls(kerberos_short_name(principal, conf) if principal else _os_user())
         return user.with_tokens(credentials.tokens.values())
 
     def with_tokens(self, tokens: Iterable[Token]) -> User:
@@ -98,3 +96,19 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry for this uid (e.g. in containers)
         return str(os.getuid())
+
+
+def kerberos_short_name(principal: str, conf: Mapping[str, str]) -> str:
+    """The user name of ``principal`` by the cluster's ``hadoop.security.auth_to_local`` rules, as
+    Java's ``UserGroupInformation.getShortUserName``; :class:`~pyarn.errors.PyarnError` naming the
+    principal when no rule maps it (Java: "Illegal principal name")."""
+    from ..errors import PyarnError
+    from .auth_to_local import AuthToLocal, NoMatchingRule
+    from .kerberos import default_realm
+
+    rules = AuthToLocal(conf.get("hadoop.security.auth_to_local") or "DEFAULT", default_realm() or "")
+    try:
+        return rules.short_name(principal)
+    except NoMatchingRule as exc:
+        raise PyarnError(f"Illegal principal name {principal}: {exc} "
+                         "(hadoop.security.auth_to_local maps it to no user)") from None

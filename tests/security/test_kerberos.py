@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hadoop_protos.security_pb2 import GetDelegationTokenRequestProto as Req
-from pyarn.errors import AuthenticationError
+from pyarn.errors import AuthenticationError, PyarnError
 from pyarn.ipc import IpcServer, IpcSettings, RpcClient, ServerAuth
 from pyarn.ipc.auth import KerberosTarget
 from pyarn.ipc.client import Connection
@@ -277,3 +277,15 @@ def test_process_keytab_login_serves_connections_without_a_ticket_cache(kdc, mon
         assert kerberos.login_user() is login
         assert _whoami(client, server.address_string) == ("alice", "KERBEROS", "")
         assert User.login({"hadoop.security.authentication": "kerberos"}).name == "alice"
+
+
+def test_the_login_user_is_the_principal_mapped_by_the_clusters_rules(kdc, monkeypatch):
+    """As Java's getShortUserName: hadoop.security.auth_to_local, not just the first component."""
+    monkeypatch.setenv("KRB5CCNAME", kdc.ccache(USER))
+    rules = {"hadoop.security.authentication": "kerberos",
+             "hadoop.security.auth_to_local": f"RULE:[1:$1@$0]({USER}@{kdc.realm})s/.*/analyst/ DEFAULT"}
+    assert User.login(rules).name == "analyst"
+    assert User.login({"hadoop.security.authentication": "kerberos"}).name == USER
+    with pytest.raises(PyarnError, match=f"Illegal principal name {USER}@{kdc.realm}: No rules applied"):
+        User.login({"hadoop.security.authentication": "kerberos",
+                    "hadoop.security.auth_to_local": "RULE:[2:$1@$0](.*)s/@.*//"})
