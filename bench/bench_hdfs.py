@@ -69,7 +69,10 @@ def fsshell_runner(conf_dir: str) -> Optional[Callable[..., str]]:
         return None
 
     def run(*args: str) -> str:
-        command = ["java", "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
+        # Java reads the realm from -Djava.security.krb5.conf only (not KRB5_CONFIG).
+        krb5_conf = os.environ.get("KRB5_CONFIG")
+        krb5 = [f"-Djava.security.krb5.conf={krb5_conf}"] if krb5_conf else []
+        command = ["java", "--add-opens=java.base/java.lang=ALL-UNNAMED", *krb5, "-cp",
                    f"{conf_dir}{os.pathsep}{path}", "org.apache.hadoop.fs.FsShell", *args]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:

@@ -4,8 +4,11 @@ Targets, each with 1 and 16 calling threads:
 
 * a bare loopback TCP echo (length-prefixed messages, one socket per thread), for scale;
 * pyarn's IPC server, SIMPLE auth, an echo method (all threads share one connection);
+* pyarn's IPC server with TOKEN auth (DIGEST-MD5) at each QOP (auth, auth-int, auth-conf), with
+  a 32-byte and a 64 KiB payload: what integrity and privacy cost;
 * the real ResourceManager's ``getClusterMetrics`` when ``PYARN_TEST_HADOOP_CONF_DIR``
-  names a cluster (address from its ``yarn-site.xml``).
+  names a cluster (address and authentication from its configuration: on a Kerberized
+  cluster GSSAPI at its ``hadoop.rpc.protection``).
 
 Numbers are printed, never asserted. Run: ``python bench/bench_ipc.py [--seconds 2]``.
 """
@@ -22,11 +25,15 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+import attrs
+
 from hadoop_protos.protocol import RetrySafety, RpcMethod, RpcProtocol
 from hadoop_protos.security_pb2 import GetDelegationTokenRequestProto as Req
 from hadoop_protos.security_pb2 import GetDelegationTokenResponseProto as Resp
 from hadoop_protos.security_pb2 import TokenProto
-from pyarn.ipc import IpcServer, IpcSettings, RpcClient
+from pyarn.ipc import IpcServer, IpcSettings, Qop, RpcClient, ServerAuth
+from pyarn.ipc.constants import AuthMethod
+from pyarn.security.tokens import Token
 from pyarn.security.user import User
 
 BENCH_PROTOCOL = RpcProtocol("org.pyarn.bench.EchoProtocolPB", 1, "pyarn.bench.EchoService", (
@@ -74,6 +81,11 @@ def measure(make_caller: Callable[[], Callable[[], None]], threads: int,
     wall = time.perf_counter() - began
     merged = [x for per in latencies for x in per]
     return len(merged), wall, merged
+
+
+def _echo_caller(proxy, size: int) -> Callable[[], Callable[[], None]]:
+    request = Req(renewer="x" * size)
+    return lambda: (lambda: proxy.call("echo", request))
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -175,13 +187,30 @@ def main(argv=None) -> int:
         for n in args.threads:
             row("pyarn server, echo (1 connection)", n, lambda: (lambda: proxy.call("echo", request)))
 
+    for qop in (Qop.AUTH, Qop.AUTH_INT, Qop.AUTH_CONF):
+        auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=lambda identifier: b"bench-password",
+                          qops=(qop,))
+        token = Token(b"bench", b"bench-password", "BENCH_TOKEN", "")
+        settings = attrs.evolve(SETTINGS, qops=(qop,))
+        with IpcServer(handler_threads=16, auth=auth) as server, RpcClient(settings) as client:
+            server.register(BENCH_PROTOCOL, EchoHandler())
+            proxy = client.proxy(server.address_string, BENCH_PROTOCOL, User("bench", tokens=[token]),
+                                 token=token)
+            for size, label in ((len(PAYLOAD), "32 B"), (64 * 1024, "64 KiB")):
+                for n in args.threads:
+                    row(f"pyarn server, DIGEST-MD5 {qop.value}, {label}", n, _echo_caller(proxy, size))
+
     address = rm_address()
     if address:
         from hadoop_protos import yarn_service_pb2
         from hadoop_protos.yarn_protocols_rpc import APPLICATION_CLIENT_PROTOCOL
+        from pyarn.conf import Configuration
 
-        with RpcClient(SETTINGS) as client:
-            rm = client.proxy(address, APPLICATION_CLIENT_PROTOCOL, User.current())
+        conf = Configuration.load(os.environ["PYARN_TEST_HADOOP_CONF_DIR"])
+        settings = attrs.evolve(IpcSettings.from_conf(conf), connect_timeout=10.0, rpc_timeout=60.0)
+        with RpcClient(settings) as client:
+            rm = client.proxy(address, APPLICATION_CLIENT_PROTOCOL, User.login(conf))
+            address = f"{address}, {'/'.join(q.value for q in settings.qops)}"
             metrics = yarn_service_pb2.GetClusterMetricsRequestProto()
             for n in args.threads:
                 row(f"real RM getClusterMetrics ({address})", n,
@@ -189,11 +218,11 @@ def main(argv=None) -> int:
     else:
         print("(real RM rows skipped: PYARN_TEST_HADOOP_CONF_DIR is not set)")
 
-    header = f"{'target':48} {'threads':>7} {'calls':>8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    header = f"{'target':56} {'threads':>7} {'calls':>8} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
     print(header)
     print("-" * len(header))
     for target, threads, calls, rate, p50, p99 in rows:
-        print(f"{target:48} {threads:>7} {calls:>8} {rate:>9.0f} {p50:>8.3f} {p99:>8.3f}")
+        print(f"{target:56} {threads:>7} {calls:>8} {rate:>9.0f} {p50:>8.3f} {p99:>8.3f}")
     return 0
 
 
