@@ -6,17 +6,20 @@ Hadoop 3.3 ResourceManager raises, with its message.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Iterator, List, Optional
 
 from hadoop_protos import security_pb2
 from hadoop_protos import yarn_records_pb2 as pb
 from hadoop_protos import yarn_service_pb2 as spb
 
 from ..errors import (
+    AccessControlError,
     ApplicationAttemptNotFoundError,
     ApplicationNotFoundError,
     ContainerNotFoundError,
+    InvalidTokenError,
     RemoteError,
     YarnError,
 )
@@ -24,6 +27,7 @@ from ..ipc import AuthMethod, CallContext
 from ..security.tokens import Token
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId
 from ..yarn.records import ApplicationState, NodeState, Queue, QueueState, QueueStatistics
+from .security import SecureCallContext
 from .state import DEFAULT_QUEUE, RESOURCE_TYPES, ROOT_QUEUE, RMApp, RMAttempt, now_ms
 from .validation import validate_submission
 
@@ -305,35 +309,37 @@ class ClientRMService:
 
     # -- delegation tokens ----------------------------------------------------------------------
 
-    def _tokens(self, ctx: CallContext, what: str):
-        """The RM's delegation token secret manager, for a Kerberos caller
-        (``isAllowedDelegationTokenOp``)."""
-        manager = self.rm.rm_tokens
-        if manager is None:
-            raise RemoteError("the mini ResourceManager issues delegation tokens only in Kerberos mode",
-                              IO_EXCEPTION)
-        if ctx.auth_method is not AuthMethod.KERBEROS:
+    def _allowed(self, ctx: CallContext, what: str) -> None:
+        """``isAllowedDelegationTokenOp``: with security, only over Kerberos; without, always."""
+        if self.rm.security is not None and ctx.auth_method is not AuthMethod.KERBEROS:
             raise RemoteError(f"Delegation Token can be {what} only with kerberos authentication",
                               IO_EXCEPTION)
-        return manager
 
     def getDelegationToken(self, request: security_pb2.GetDelegationTokenRequestProto,
                            ctx: CallContext) -> security_pb2.GetDelegationTokenResponseProto:
-        manager = self._tokens(ctx, "issued")
-        token = manager.create_token(getattr(ctx, "principal", "") or ctx.user.name, request.renewer,
-                                     getattr(ctx, "real_principal", None))
+        with _wrapped_in_yarn_exception():
+            self._allowed(ctx, "issued")
+            token = self.rm.rm_tokens.create_token(_user_name(ctx), request.renewer, _real_user_name(ctx))
         return security_pb2.GetDelegationTokenResponseProto(token=token.to_proto())
 
     def renewDelegationToken(self, request: security_pb2.RenewDelegationTokenRequestProto,
                              ctx: CallContext) -> security_pb2.RenewDelegationTokenResponseProto:
-        manager = self._tokens(ctx, "renewed")
-        expiry = manager.renew(Token.from_proto(request.token), ctx.user.name)
+        """Renewed as the caller's short name; the RM's own login user renews as the token's
+        renewer (``getRenewerForToken``: "we can always renew our own tokens")."""
+        manager = self.rm.rm_tokens
+        with _wrapped_in_yarn_exception():
+            self._allowed(ctx, "renewed")
+            token = Token.from_proto(request.token)
+            own = _user_name(ctx) == self.rm.login_user
+            renewer = manager.identifier_of(token.identifier).renewer if own else ctx.user.name
+            expiry = manager.renew(token, renewer)
         return security_pb2.RenewDelegationTokenResponseProto(newExpiryTime=expiry)
 
     def cancelDelegationToken(self, request: security_pb2.CancelDelegationTokenRequestProto,
                               ctx: CallContext) -> security_pb2.CancelDelegationTokenResponseProto:
-        manager = self._tokens(ctx, "cancelled")
-        manager.cancel(Token.from_proto(request.token), getattr(ctx, "principal", "") or ctx.user.name)
+        with _wrapped_in_yarn_exception():
+            self._allowed(ctx, "cancelled")
+            self.rm.rm_tokens.cancel(Token.from_proto(request.token), _user_name(ctx))
         return security_pb2.CancelDelegationTokenResponseProto()
 
     def getClusterNodeLabels(self, request: spb.GetClusterNodeLabelsRequestProto,
@@ -371,6 +377,30 @@ def _parse_iso(text: str) -> int:
     except ValueError:
         raise YarnError(f"Error while parsing time in ISO8601 format: {text}") from None
     return int(moment.astimezone(timezone.utc).timestamp() * 1000)
+
+
+#: The ``java.io.IOException`` classes the token calls raise: ``RPCUtil.getRemoteException`` wraps them.
+_IO_EXCEPTIONS = frozenset({IO_EXCEPTION, AccessControlError.JAVA_CLASS, InvalidTokenError.JAVA_CLASS})
+
+
+@contextmanager
+def _wrapped_in_yarn_exception() -> Iterator[None]:
+    """``catch (IOException e) { throw RPCUtil.getRemoteException(e); }``: a ``YarnException``
+    whose message is the ``IOException``'s ``toString`` (``<class>: <message>``). Other errors
+    (Java's runtime exceptions) go out as they are."""
+    try:
+        yield
+    except RemoteError as exc:
+        if exc.java_class not in _IO_EXCEPTIONS:
+            raise
+        raise YarnError(f"{exc.java_class}: {exc.message}") from exc
+
+
+def _real_user_name(ctx: CallContext) -> Optional[str]:
+    """The real user of a proxy caller as ``getUserName`` names it (its full principal), else None."""
+    if isinstance(ctx, SecureCallContext):
+        return ctx.real_principal
+    return ctx.user.real_user
 
 
 def _user_name(ctx: CallContext) -> str:

@@ -29,11 +29,11 @@ scheduler and NodeManager ports tokens only, all at ``protection``; names map by
 auth_to_local rules (``alice@EXAMPLE.COM`` owns ``/user/alice`` and her applications;
 the NameNode's superuser is ``hdfs``); the NameNode issues real HDFS delegation
 tokens and block access tokens; the AM gets its AMRMToken and whatever tokens its
-submitter put in its credentials (the RM renews each HDFS delegation token at
+submitter put in its credentials (the RM renews each HDFS and RM delegation token at
 submission, as YARN's ``DelegationTokenRenewer``, so one the RM may not renew fails
-the application). The DataNodes speak DataTransfer SASL when
-``KerberosSetup.data_transfer_protection`` is set (``dfs.data.transfer.protection``),
-else none, as secure DataNodes on privileged ports.
+the application, and cancels them when the application ends). The DataNodes speak
+DataTransfer SASL when ``KerberosSetup.data_transfer_protection`` is set
+(``dfs.data.transfer.protection``), else none, as secure DataNodes on privileged ports.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ from ..security.groups import GroupMapping
 from ..security.tokens import HDFS_DELEGATION_TOKEN_KIND, Token
 from ..security.user import User
 from .confdir import write_conf_dir
+from .delegation import TokenHandler
 from .hdfs import MiniHDFS
 from .launcher import DEFAULT_ENV_WHITELIST
 from .nm import NodeManager
@@ -137,7 +138,8 @@ class MiniCluster:
             conf = Configuration(self.settings)
             rm = self.resource_manager = ResourceManager(conf, security=self.security)
             if self.security is not None and self.hdfs is not None:
-                rm.token_renewers[HDFS_DELEGATION_TOKEN_KIND] = self._renew_hdfs_token
+                rm.token_renewer.handlers[HDFS_DELEGATION_TOKEN_KIND] = TokenHandler(self._renew_hdfs_token,
+                                                                                     self._cancel_hdfs_token)
             rm.start()
             env_whitelist = conf.get_list(ENV_WHITELIST_KEY, DEFAULT_ENV_WHITELIST)
             env = dict(os.environ)
@@ -213,33 +215,41 @@ class MiniCluster:
 
     def _set_up_hdfs(self) -> None:
         """``/tmp`` open to all (1777) and the users' homes, as on a freshly set-up cluster: the
-        current user's, or with Kerberos those of ``KerberosSetup.users``. With Kerberos this is
-        done as the superuser over a delegation token of its own."""
+        current user's, or with Kerberos those of ``KerberosSetup.users``. Done as the NameNode's
+        superuser (:meth:`MiniHDFS.superuser`: with Kerberos over a delegation token of its own,
+        cancelled afterwards)."""
         assert self.hdfs is not None
         namenode = self.hdfs.namenode
-        user = User(namenode.superuser)
-        users = [User.current().name]
-        if self.security is not None:
-            assert namenode.tokens is not None
-            token = namenode.tokens.create_token(self.security.principal("nn"), "")
-            user = User(namenode.superuser, tokens=[token.with_service(self.hdfs.namenode_address)])
-            users = list(self.security.setup.users)
-        with HDFS(conf=self._client_conf(), user=user) as fs:
+        superuser = self.hdfs.superuser()
+        users = [User.current().name] if self.security is None else list(self.security.setup.users)
+        with HDFS(conf=self._client_conf(), user=superuser) as fs:
             fs.mkdir("/tmp")
             fs.chmod("/tmp", 0o1777)
             for name in users:
                 fs.chown(fs.mkdir(f"/user/{name}"), owner=name)
-        if self.security is not None:
-            namenode.tokens.cancel(token, self.security.principal("nn"))
+        if self.security is not None and namenode.tokens is not None:
+            for token in superuser.tokens:
+                namenode.tokens.cancel(token, self.security.principal("nn"))
 
-    def _renew_hdfs_token(self, token: Token, renewer: str) -> None:
-        """The RM renews an application's HDFS delegation token (in-process, as ``renewer``)."""
-        assert self.hdfs is not None and self.hdfs.namenode.tokens is not None
+    def _our_hdfs_token(self, token: Token) -> bool:
+        """Whether ``token`` is this cluster's NameNode's (by its service)."""
+        assert self.hdfs is not None
         services = {s.strip() for s in token.service.split(",")}
-        if self.hdfs.namenode_address not in services and f"localhost:{self.hdfs.namenode.address[1]}" \
-                not in services:
-            return  # another file system's: not the mini cluster's to check
-        self.hdfs.namenode.tokens.renew(token, renewer)
+        ours = {self.hdfs.namenode_address, f"localhost:{self.hdfs.namenode.address[1]}"}
+        return bool(services & ours)
+
+    def _renew_hdfs_token(self, token: Token) -> None:
+        """The RM renews an application's HDFS delegation token (in-process, as its service user,
+        ``yarn``); another file system's is not the mini cluster's to check."""
+        assert self.hdfs is not None and self.hdfs.namenode.tokens is not None and self.security is not None
+        if self._our_hdfs_token(token):
+            self.hdfs.namenode.tokens.renew(token, self.security.service_user("rm"))
+
+    def _cancel_hdfs_token(self, token: Token) -> None:
+        """The RM cancels an application's HDFS delegation token when it ends (as its principal)."""
+        assert self.hdfs is not None and self.hdfs.namenode.tokens is not None and self.security is not None
+        if self._our_hdfs_token(token):
+            self.hdfs.namenode.tokens.cancel(token, self.security.principal("rm"))
 
     def _admin_env(self) -> Dict[str, str]:
         """What every container gets (``yarn.nodemanager.admin-env``): with Kerberos, the realm's

@@ -36,14 +36,21 @@ from ..conf import Configuration
 from ..ipc import AuthMethod, IpcServer, RpcClient, ServerAuth
 from ..security.credentials import Credentials
 from ..security.groups import GroupMapping
-from ..security.tokens import Token
+from ..security.kerberos import short_name as first_component
+from ..security.tokens import RM_DELEGATION_TOKEN_KIND, Token
 from ..security.user import User
 from ..yarn.ids import ApplicationAttemptId, ApplicationId, ContainerId, NodeId
 from ..yarn.records import ApplicationAttemptState, FinalStatus, Resource
 from . import diagnostics as diag
 from .am_service import ApplicationMasterService
 from .client_service import ClientRMService
-from .delegation import DelegationTokenSecretManager, rm_codec
+from .delegation import (
+    DelegationTokenRenewer,
+    DelegationTokenSecretManager,
+    TokenHandler,
+    TokenRenewalError,
+    rm_codec,
+)
 from .scheduler import FifoScheduler, Placement
 from .secrets import KEY_BYTES, AMRMTokenSecretManager, ContainerTokenSecretManager, NMTokenSecretManager
 from .security import ClusterSecurity, ProxyUsers, impersonation_checked
@@ -51,9 +58,6 @@ from .state import DEFAULT_QUEUE, ROOT_QUEUE, AppState, RMApp, RMAttempt, RMCont
 
 if TYPE_CHECKING:
     from .nm import NodeManager
-
-#: Renews one delegation token as the RM (``TokenRenewer.renew``); raises when it cannot.
-TokenRenewer = Callable[[Token, str], None]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ MIN_VCORES_KEY = "yarn.scheduler.minimum-allocation-vcores"
 MAX_MEMORY_KEY = "yarn.scheduler.maximum-allocation-mb"
 MAX_VCORES_KEY = "yarn.scheduler.maximum-allocation-vcores"
 AM_PERCENT_KEY = "yarn.scheduler.capacity.maximum-am-resource-percent"
+ALWAYS_CANCEL_KEY = "yarn.resourcemanager.delegation-token.always-cancel"
+LOG_AGGREGATION_KEY = "yarn.log-aggregation-enable"
+NM_EXPIRY_KEY = "yarn.nm.liveness-monitor.expiry-interval-ms"
 
 #: Environment the RM adds to an AM's launch context (``AMLauncher.setupTokens`` and friends).
 APP_SUBMIT_TIME_ENV = "APP_SUBMIT_TIME_ENV"
@@ -78,11 +85,17 @@ class ResourceManager:
     Call :meth:`start`, attach NodeManagers with :meth:`register_node`,
     and :meth:`stop` at the end.
 
+    Its client port takes SIMPLE and RM delegation tokens (:attr:`rm_tokens`, issued,
+    renewed and cancelled over it as a YARN RM without security does), its scheduler port
+    AMRMTokens.
+
     ``security`` (a :class:`~pyarn.minicluster.security.ClusterSecurity`) makes it a
     Kerberized RM: its client port takes KERBEROS and RM delegation tokens, its
     scheduler port AMRMTokens, both at the cluster's QOPs; callers are known by their
-    short names; submitted delegation tokens must be renewable by the RM
-    (:attr:`token_renewers`, YARN's ``DelegationTokenRenewer``).
+    short names; the delegation tokens of a submission must be renewable by the RM, which
+    cancels them when the application ends (:attr:`token_renewer`, YARN's
+    ``DelegationTokenRenewer``; RM delegation tokens are handled here, other kinds by the
+    :class:`~pyarn.minicluster.delegation.TokenHandler` put in its ``handlers``).
     """
 
     def __init__(self, conf: Configuration, host: str = "127.0.0.1", *,
@@ -90,8 +103,6 @@ class ResourceManager:
         self.conf = conf
         self.host = host
         self.security = security
-        #: Token kind -> how the RM renews such a token at submission (secure mode only).
-        self.token_renewers: Dict[str, TokenRenewer] = {}
         self.cluster_timestamp = now_ms()
         self.lock = threading.RLock()
         self.apps: Dict[ApplicationId, RMApp] = {}
@@ -111,17 +122,30 @@ class ResourceManager:
                                                               thread_name_prefix="pyarn RM actions")
         self._stopping = threading.Event()
         self._monitor = threading.Thread(target=self._monitor_loop, name="pyarn RM monitor", daemon=True)
-        #: RM delegation tokens (security on), else None.
-        self.rm_tokens: Optional[DelegationTokenSecretManager] = None
+        #: The user the RM runs as (``UserGroupInformation.getLoginUser``): its principal, or
+        #: without security the user of this process.
+        self.login_user = security.principal("rm") if security is not None else User.current().name
+        #: RM delegation tokens, with or without security (the renewer stored by
+        #: ``auth_to_local``, without security by the name's first component).
+        self.rm_tokens = DelegationTokenSecretManager(
+            rm_codec(), security.short_name if security is not None else first_component)
+        #: The tokens of the applications (used with security only, as YARN does).
+        self.token_renewer = DelegationTokenRenewer(
+            self._defer, short_name=self.rm_tokens.short_name,
+            always_cancel=conf.get_bool(ALWAYS_CANCEL_KEY, False),
+            removal_delay_ms=conf.get_int(NM_EXPIRY_KEY, 600000) if conf.get_bool(LOG_AGGREGATION_KEY, False)
+            else None)
+        self.token_renewer.handlers[RM_DELEGATION_TOKEN_KIND] = TokenHandler(self._renew_rm_token,
+                                                                             self._cancel_rm_token)
         if security is None:
             self._rpc = RpcClient()
-            self.client_server = IpcServer(host, 0, name="pyarn RM client")
+            self.client_server = IpcServer(host, 0, name="pyarn RM client", auth=ServerAuth(
+                methods=(AuthMethod.TOKEN, AuthMethod.SIMPLE), secret_manager=self.rm_tokens))
             self.client_server.register(APPLICATION_CLIENT_PROTOCOL, impersonation_checked(
                 ClientRMService(self), ProxyUsers(conf, GroupMapping())))
             scheduler_auth = ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=self.amrm_secrets)
         else:
             self._rpc = RpcClient(security.ipc_settings())
-            self.rm_tokens = DelegationTokenSecretManager(rm_codec(), security.short_name)
             self.client_server = IpcServer(host, 0, name="pyarn RM client",
                                            auth=security.server_auth("rm", self.rm_tokens))
             self.client_server.register(APPLICATION_CLIENT_PROTOCOL,
@@ -165,7 +189,7 @@ class ResourceManager:
             self.schedule()
             return node
 
-    def _defer(self, action: Callable[..., None], *args) -> None:
+    def _defer(self, action: Callable[..., object], *args) -> None:
         """Run ``action`` on the worker thread, outside the lock."""
         if self._stopping.is_set():
             return
@@ -175,7 +199,7 @@ class ResourceManager:
             pass
 
     @staticmethod
-    def _guarded(action: Callable[..., None], *args) -> None:
+    def _guarded(action: Callable[..., object], *args) -> None:
         try:
             action(*args)
         except Exception:
@@ -223,33 +247,39 @@ class ResourceManager:
                               f"user {user} to unknown queue: {context.queue}")
                 return
             app.queue = DEFAULT_QUEUE
-            failure = self._renew_tokens(app)
+            failure = self._add_tokens(app)
             if failure is not None:
                 self._end_app(app, AppState.FAILED, FinalStatus.FAILED, failure)
                 return
             app.state = AppState.ACCEPTED
             self._start_attempt(app)
 
-    def _renew_tokens(self, app: RMApp) -> Optional[str]:
-        """YARN's ``DelegationTokenRenewer`` at submission (secure mode): each delegation token in the
-        AM's credentials must be renewable by the RM; the diagnostics of the first that is not."""
-        if self.security is None or not self.token_renewers or not app.context.am_container_spec.tokens:
+    def _add_tokens(self, app: RMApp) -> Optional[str]:
+        """YARN's ``DelegationTokenRenewer`` at submission (secure mode only, as YARN): the RM renews
+        the delegation tokens in the AM's credentials (:attr:`token_renewer`); the diagnostics of
+        the first it cannot renew."""
+        if self.security is None:
             return None
-        try:
-            credentials = Credentials.from_bytes(app.context.am_container_spec.tokens, "the AM's tokens")
-        except Exception as exc:  # validation let it through: report it as YARN would
-            return f"Failed to parse the credentials of {app.app_id}: {exc}"
-        renewer = self.security.service_user("rm")
-        tokens: List[Token] = list(credentials.tokens.values())
-        for token in tokens:
-            renew = self.token_renewers.get(token.kind)
-            if renew is None:
-                continue
+        tokens: List[Token] = []
+        if app.context.am_container_spec.tokens:
             try:
-                renew(token, renewer)
-            except Exception as exc:
-                return f"Failed to renew token: {describe_token(token)}: {exc}"
+                credentials = Credentials.from_bytes(app.context.am_container_spec.tokens, "the AM's tokens")
+            except Exception as exc:  # validation let it through: report it as YARN would
+                return f"Failed to parse the credentials of {app.app_id}: {exc}"
+            tokens = list(credentials.tokens.values())
+        try:
+            self.token_renewer.add_application(app.app_id, tokens, app.context.cancel_tokens_when_complete)
+        except TokenRenewalError as exc:
+            return str(exc)
         return None
+
+    def _renew_rm_token(self, token: Token) -> None:
+        """``RMDelegationTokenIdentifier.Renewer`` for the RM's own token: renewed as its renewer
+        (the RM may always renew its own tokens)."""
+        self.rm_tokens.renew(token, self.rm_tokens.identifier_of(token.identifier).renewer)
+
+    def _cancel_rm_token(self, token: Token) -> None:
+        self.rm_tokens.cancel(token, self.rm_tokens.identifier_of(token.identifier).renewer)
 
     def kill(self, app: RMApp, user: str, address: str, message: Optional[str]) -> bool:
         """``forceKillApplication``; returns ``is_kill_completed`` as YARN does (True for unmanaged AMs)."""
@@ -306,6 +336,8 @@ class ResourceManager:
         if state.final:
             for node in self.nodes.values():
                 self._defer(node.manager.finish_application, app.app_id)
+            if self.security is not None:  # RMAppManager.finishApplication
+                self.token_renewer.application_finished(app.app_id, now_ms())
 
     # ------------------------------------------------------------------ attempts
 
@@ -554,6 +586,7 @@ class ResourceManager:
         """Expire silent AMs, unused containers and applications past their lifetime."""
         now = now_ms() if now is None else now
         with self.lock:
+            self.token_renewer.check(now)
             for app in list(self.apps.values()):
                 if app.state.final:
                     continue
@@ -595,19 +628,3 @@ def _take_over(attempt: RMAttempt, previous: RMAttempt) -> None:
     resent = list(last.completed_container_statuses) if last is not None else []
     attempt.finished_statuses = resent + previous.finished_statuses
     previous.finished_statuses = []
-
-
-def describe_token(token: Token) -> str:
-    """``Token.toString``: ``Kind: ..., Service: ..., Ident: ...``."""
-    from ..security.writable import DelegationTokenIdentifier, WritableError
-
-    ident = token.identifier.hex()
-    try:
-        parsed = DelegationTokenIdentifier.from_bytes(token.identifier)
-        ident = (f"(token for {parsed.owner.split('@')[0]}: {token.kind} owner={parsed.owner}, "
-                 f"renewer={parsed.renewer}, realUser={parsed.real_user}, issueDate={parsed.issue_date}, "
-                 f"maxDate={parsed.max_date}, sequenceNumber={parsed.sequence_number}, "
-                 f"masterKeyId={parsed.master_key_id})")
-    except (WritableError, ValueError):
-        pass
-    return f"Kind: {token.kind}, Service: {token.service}, Ident: {ident}"
