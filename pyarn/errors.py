@@ -33,7 +33,8 @@ __all__ = [
     "NoSuchMethodError",
     "NoSuchProtocolError",
     "RpcServerError", "VersionMismatchError", "SaslError",
-    "RpcConnectionError", "ConnectFailedError", "ConnectionClosedError", "RpcTimeoutError",
+    "RpcConnectionError", "ConnectFailedError", "ConnectTimeoutError", "ConnectionClosedError",
+    "RpcTimeoutError",
     "ProtocolError", "LocalProtocolError", "RemoteProtocolError", "AuthenticationError",
     "FailoverExhaustedError",
 ]
@@ -297,6 +298,11 @@ class ConnectFailedError(RpcConnectionError):
     """Connecting (TCP, preamble, SASL) failed: no call was sent on this attempt."""
 
 
+class ConnectTimeoutError(ConnectFailedError, TimeoutError):
+    """The TCP connect timed out (``ipc.client.connect.timeout``): retried per
+    ``ipc.client.connect.max.retries.on.timeouts``, as Java does."""
+
+
 class ConnectionClosedError(RpcConnectionError):
     """The connection closed while calls were in flight; they may have reached the server."""
 
@@ -333,7 +339,7 @@ class FailoverExhaustedError(PyarnError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        lines = [f"{self.method}: all {len(self.attempts)} attempt(s) failed"]
+        lines = [f"{self.method}: all {len(self.attempts)} attempt(s) failed ({', '.join(self.addresses)})"]
         lines.extend(f"  {address}: {type(error).__name__}: {error}" for address, error in self.attempts)
         return "\n".join(lines)
 

@@ -804,4 +804,4 @@ def test_retry_policy_comes_from_the_configuration(rm_server):
     conf = rm_conf(rm_server.address_string, **{"yarn.client.failover-max-attempts": "3",
                                                 "yarn.client.failover-sleep-base-ms": "10"})
     with Client(conf=conf) as c:
-        assert c.rm.proxy.policy.max_attempts == 3 and c.rm.proxy.policy.sleep_base == 0.01
+        assert c.rm.proxy.policy.max_attempts == 4 and c.rm.proxy.policy.sleep_base == 0.01

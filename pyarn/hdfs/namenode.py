@@ -325,13 +325,16 @@ class NameNodeClient(ProtocolClient):
     def from_conf(cls, conf: Configuration, uri: Optional[str] = None, *, user: Optional[User] = None,
                   policy: Optional[RetryPolicy] = None, rpc: Optional[RpcClient] = None) -> NameNodeClient:
         """A client for the NameNodes of ``uri`` (default ``fs.defaultFS``; HA nameservices included),
-        with IPC settings and (unless ``policy`` is given) the failover policy from ``conf``."""
+        with IPC settings and (unless ``policy`` is given) the retry policy Java builds from ``conf``:
+        for one NameNode a single attempt, for a nameservice failovers between its NameNodes
+        (:meth:`RetryPolicy.from_conf <pyarn.ipc.RetryPolicy.from_conf>`)."""
         found = namenode_addresses(conf, uri)
         addresses = [(host, port) for _nn_id, host, port in found.namenodes]
         if user is None:
             user = User.login(conf)
         return cls(addresses, rpc=rpc, settings=None if rpc is not None else IpcSettings.from_conf(conf),
-                   user=user, policy=policy if policy is not None else RetryPolicy.from_conf(conf, "hdfs"),
+                   user=user, policy=policy if policy is not None else RetryPolicy.from_conf(
+                       conf, "hdfs", ha=found.nameservice is not None),
                    nameservice=found.nameservice,
                    write_retries=conf.get_int("dfs.client.block.write.locateFollowingBlock.retries", 5),
                    write_retry_delay=conf.get_int(

@@ -28,6 +28,7 @@ from hadoop_protos.protocol import RpcMethod, RpcProtocol
 from ..errors import (
     ConnectFailedError,
     ConnectionClosedError,
+    ConnectTimeoutError,
     LocalProtocolError,
     PyarnError,
     RemoteError,
@@ -161,7 +162,7 @@ class Connection:
         try:
             sock = socket.create_connection(self.address, timeout=timeout)
         except socket.timeout:  # noqa: UP041 (not an alias of TimeoutError before 3.10)
-            raise ConnectFailedError(f"connect to {self.name} timed out after {timeout:g} s") from None
+            raise ConnectTimeoutError(f"connect to {self.name} timed out after {timeout:g} s") from None
         except OSError as exc:
             raise ConnectFailedError(f"cannot connect to {self.name}: {exc.strerror or exc}") from exc
         self._sock = sock

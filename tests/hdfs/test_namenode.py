@@ -298,7 +298,7 @@ def test_from_conf_reads_ha_and_retry_keys():
     with NameNodeClient.from_conf(conf) as client:
         assert client.addresses == ("nn1.example.com:8020", "nn2.example.com:8021")
         assert client.nameservice == "mycluster" and client.token_service == "ha-hdfs:mycluster"
-        assert client.proxy.policy.max_attempts == 4
+        assert client.proxy.policy.max_attempts == 5
         assert (client.write_retries, client.write_retry_delay) == (7, 0.1)
 
 

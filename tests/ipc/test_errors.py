@@ -153,7 +153,7 @@ def test_failover_exhausted_lists_attempts_and_pickles():
     ])
     assert error.addresses == ("rm1:8032", "rm2:8032")
     assert str(error).splitlines() == [
-        "getClusterMetrics: all 3 attempt(s) failed",
+        "getClusterMetrics: all 3 attempt(s) failed (rm1:8032, rm2:8032)",
         "  rm1:8032: ConnectFailedError: cannot connect to rm1:8032: Connection refused",
         "  rm2:8032: StandbyError: standby",
         "  rm1:8032: ConnectFailedError: again",

@@ -62,9 +62,9 @@ def test_pause_is_capped_exponential_with_jitter():
 def test_policy_from_hadoop_conf():
     hdfs = RetryPolicy.from_conf({"dfs.client.failover.max.attempts": "3",
                                   "dfs.client.failover.sleep.base.millis": "100"})
-    assert (hdfs.max_attempts, hdfs.sleep_base, hdfs.sleep_max) == (3, 0.1, 15.0)
+    assert (hdfs.max_attempts, hdfs.sleep_base, hdfs.sleep_max) == (4, 0.1, 15.0)  # failovers + 1
     yarn = RetryPolicy.from_conf({"yarn.resourcemanager.connect.retry-interval.ms": "2000"}, service="yarn")
-    assert (yarn.max_attempts, yarn.sleep_base, yarn.sleep_max) == (450, 2.0, 2.0)
+    assert (yarn.max_attempts, yarn.sleep_base, yarn.sleep_max) == (451, 2.0, 2.0)
     with pytest.raises(ValueError, match="dfs.client.failover.max.attempts"):
         RetryPolicy.from_conf({"dfs.client.failover.max.attempts": "many"})
 
