@@ -195,12 +195,12 @@ class SecureCallContext(CallContext):
     real_principal: Optional[str] = None
 
 
-class _Authorized:
-    """A handler seen through :meth:`ClusterSecurity.authorized`."""
+class _ContextChecked:
+    """A handler whose calls see their context through ``check`` first (which may raise)."""
 
-    def __init__(self, handler: object, security: ClusterSecurity) -> None:
+    def __init__(self, handler: object, check: Callable[[CallContext], CallContext]) -> None:
         self._handler = handler
-        self._security = security
+        self._check = check
 
     def __getattr__(self, name: str) -> Any:
         function = getattr(self._handler, name)
@@ -209,29 +209,7 @@ class _Authorized:
 
         @functools.wraps(function)
         def call(request, ctx: CallContext):
-            return function(request, self._security.call_context(ctx))
-        return call
-
-
-class _ImpersonationChecked:
-    """A handler seen through :func:`impersonation_checked`."""
-
-    def __init__(self, handler: object, proxy_users: ProxyUsers) -> None:
-        self._handler = handler
-        self._proxy_users = proxy_users
-
-    def __getattr__(self, name: str) -> Any:
-        function = getattr(self._handler, name)
-        if name.startswith("_") or not callable(function):
-            return function
-
-        @functools.wraps(function)
-        def call(request, ctx: CallContext):
-            user = ctx.user
-            if user.real_user:
-                self._proxy_users.authorize(user.real_user, user.real_user, user.name, ctx.remote_address[0])
-            return function(request, ctx)
-
+            return function(request, self._check(ctx))
         return call
 
 
@@ -239,7 +217,13 @@ def impersonation_checked(handler: object, proxy_users: ProxyUsers) -> object:
     """``handler`` as a server without Kerberos runs it: a caller naming a real user (a proxy) gets
     through only as ``hadoop.proxyuser.*`` allow; Hadoop checks impersonation whatever the
     authentication (``User: root is not allowed to impersonate bob``)."""
-    return _ImpersonationChecked(handler, proxy_users)
+
+    def check(ctx: CallContext) -> CallContext:
+        user = ctx.user
+        if user.real_user:
+            proxy_users.authorize(user.real_user, user.real_user, user.name, ctx.remote_address[0])
+        return ctx
+    return _ContextChecked(handler, check)
 
 
 class ClusterSecurity:
@@ -314,7 +298,7 @@ class ClusterSecurity:
 
     def authorized(self, handler: object) -> object:
         """``handler`` as a Kerberized server runs it: each call sees a :class:`SecureCallContext`."""
-        return _Authorized(handler, self)
+        return _ContextChecked(handler, self.call_context)
 
     def core_site(self) -> Dict[str, str]:
         """The secure keys of ``core-site.xml``."""

@@ -20,12 +20,17 @@ from pyarn.conf import Configuration
 from pyarn.errors import AccessControlError, PyarnError
 from pyarn.ipc import IpcSettings, Qop
 from pyarn.minicluster import MiniCluster
-from pyarn.minicluster.security import KerberosSetup
 from pyarn.yarn.client_to_am import ClientToAMIdentifier
 from pyarn.yarn.records import ApplicationReport
 
 from ..ipc.test_qop_wire import TcpRelay
-from ..security.kdc import NN_SERVICE, OTHER_USER, RM_SERVICE, USER, TestKdc, shared_kdc
+from ..security.kdc import (
+    OTHER_USER,
+    USER,
+    TestKdc,
+    kerberos_environment,
+    secure_minicluster,
+)
 from .rawam import wait_for
 
 SPEC = {
@@ -38,20 +43,13 @@ _FINAL = ("FINISHED", "FAILED", "KILLED")
 
 @pytest.fixture(scope="module")
 def krb() -> Iterator[TestKdc]:
-    kdc = shared_kdc()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
-        patch.delenv("KRB5CCNAME", raising=False)
+    with kerberos_environment() as kdc:
         yield kdc
 
 
 @pytest.fixture(scope="module")
 def secure(krb: TestKdc) -> Iterator[MiniCluster]:
-    if not krb.keytab("carol").exists():  # the shared KDC knows alice and bob
-        krb.add_principal("carol")
-    setup = KerberosSetup(realm=krb.realm, protection="privacy", krb5_conf=krb.krb5_conf,
-                          users=(USER, OTHER_USER, "carol"), keytab=krb.merged_keytab(RM_SERVICE, NN_SERVICE))
-    cluster = MiniCluster(nodes=1, memory_mb=1024, vcores=4, kerberos=setup).start()
+    cluster = secure_minicluster(krb, "privacy", (USER, OTHER_USER, "carol")).start()
     try:
         yield cluster
     finally:

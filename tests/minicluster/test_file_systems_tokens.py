@@ -24,7 +24,6 @@ from pyarn.conf import Configuration
 from pyarn.hdfs import HDFS
 from pyarn.minicluster import MiniCluster
 from pyarn.minicluster.hdfs import MiniHDFS
-from pyarn.minicluster.security import KerberosSetup
 from pyarn.security.credentials import Credentials
 from pyarn.security.tokens import HDFS_DELEGATION_TOKEN_KIND
 from pyarn.security.writable import DelegationTokenIdentifier
@@ -32,7 +31,12 @@ from pyarn.spec import SpecError
 from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationReport, ApplicationState, FinalStatus
 
-from ..security.kdc import NN_SERVICE, RM_SERVICE, USER, TestKdc, shared_kdc
+from ..security.kdc import (
+    USER,
+    TestKdc,
+    kerberos_environment,
+    secure_minicluster,
+)
 from .rawam import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,19 +49,13 @@ DATA = b"bytes that live on the second HDFS\n" * 100
 
 @pytest.fixture(scope="module")
 def kdc() -> Iterator[TestKdc]:
-    kdc = shared_kdc()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
-        patch.setenv("KRB5CCNAME", kdc.ccache(USER))
-        patch.setenv("PYARN_HOME", os.path.join(kdc.dir, "pyarn-home-file-systems"))
+    with kerberos_environment(USER, "pyarn-home-file-systems") as kdc:
         yield kdc
 
 
 @pytest.fixture(scope="module")
 def cluster(kdc) -> Iterator[MiniCluster]:
-    setup = KerberosSetup(realm=kdc.realm, protection="privacy", krb5_conf=kdc.krb5_conf, users=(USER,),
-                          keytab=kdc.merged_keytab(RM_SERVICE, NN_SERVICE))
-    with MiniCluster(nodes=1, memory_mb=1024, vcores=4, kerberos=setup) as mini:
+    with secure_minicluster(kdc, "privacy") as mini:
         yield mini
 
 

@@ -64,6 +64,7 @@ from ..security.kdc import (  # noqa: F401 (the kdc fixture)
     USER,
     TestKdc,
     kdc_fixture,
+    kerberos_environment,
     shared_kdc,
 )
 from .rawam import Cluster, run_echo_scenario, wait_for
@@ -193,10 +194,7 @@ def test_a_client_without_sasl_gets_nothing_from_a_sasl_datanode(sasl_hdfs):
 @pytest.fixture(scope="module")
 def krb() -> Iterator[TestKdc]:
     """The shared KDC, with KRB5_CONFIG set for the module (the clusters outlive single tests)."""
-    kdc = shared_kdc()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
-        patch.delenv("KRB5CCNAME", raising=False)
+    with kerberos_environment() as kdc:
         yield kdc
 
 

@@ -25,14 +25,19 @@ from pyarn.client import Client
 from pyarn.errors import AccessControlError
 from pyarn.hdfs import HDFS
 from pyarn.minicluster import MiniCluster
-from pyarn.minicluster.security import KerberosSetup
 from pyarn.security.kerberos import NoTicketError
 from pyarn.security.user import User
 from pyarn.submit import clean_up
 from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationReport, ApplicationState, FinalStatus
 
-from ..security.kdc import NN_SERVICE, OTHER_USER, RM_SERVICE, USER, TestKdc, shared_kdc
+from ..security.kdc import (
+    OTHER_USER,
+    USER,
+    TestKdc,
+    kerberos_environment,
+    secure_minicluster,
+)
 from .rawam import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,20 +55,14 @@ _FINAL = (ApplicationState.FINISHED, ApplicationState.FAILED, ApplicationState.K
 def kdc() -> Iterator[TestKdc]:
     """The shared KDC; alice's ticket and a private ``PYARN_HOME`` (where submitters keep
     application secrets) for the module."""
-    kdc = shared_kdc()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
-        patch.setenv("KRB5CCNAME", kdc.ccache(USER))
-        patch.setenv("PYARN_HOME", os.path.join(kdc.dir, "pyarn-home-alice"))
+    with kerberos_environment(USER, "pyarn-home-alice") as kdc:
         yield kdc
 
 
 @pytest.fixture(scope="module")
 def cluster(kdc) -> Iterator[MiniCluster]:
     """A Kerberized mini cluster at privacy where alice may impersonate carol."""
-    setup = KerberosSetup(realm=kdc.realm, protection="privacy", krb5_conf=kdc.krb5_conf,
-                          users=(USER, OTHER_USER, PROXY), keytab=kdc.merged_keytab(RM_SERVICE, NN_SERVICE))
-    with MiniCluster(nodes=1, memory_mb=1024, vcores=4, kerberos=setup, conf=PROXY_CONF) as mini:
+    with secure_minicluster(kdc, "privacy", (USER, OTHER_USER, PROXY), conf=PROXY_CONF) as mini:
         yield mini
 
 

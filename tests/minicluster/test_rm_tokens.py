@@ -35,7 +35,6 @@ from pyarn.client import Client
 from pyarn.conf import Configuration
 from pyarn.errors import InvalidTokenError, PyarnError, RemoteError, YarnError
 from pyarn.minicluster import MiniCluster
-from pyarn.minicluster.security import KerberosSetup
 from pyarn.security.credentials import Credentials
 from pyarn.security.principals import canonical_host
 from pyarn.security.tokens import HDFS_DELEGATION_TOKEN_KIND, RM_DELEGATION_TOKEN_KIND, Token
@@ -44,7 +43,12 @@ from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationReport, ApplicationState, FinalStatus
 from pyarn.yarn.resourcemanager import ResourceManagerClient, build_submission_context, rm_principal
 
-from ..security.kdc import NN_SERVICE, RM_SERVICE, USER, TestKdc, shared_kdc
+from ..security.kdc import (
+    USER,
+    TestKdc,
+    kerberos_environment,
+    secure_minicluster,
+)
 from .rawam import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,19 +70,13 @@ def wrapped(java_class: str, message: str, *, whole: bool = True) -> str:
 @pytest.fixture(scope="module")
 def kdc() -> Iterator[TestKdc]:
     """The shared KDC; alice's ticket and a private ``PYARN_HOME`` for the module."""
-    kdc = shared_kdc()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
-        patch.setenv("KRB5CCNAME", kdc.ccache(USER))
-        patch.setenv("PYARN_HOME", os.path.join(kdc.dir, "pyarn-home-rm-tokens"))
+    with kerberos_environment(USER, "pyarn-home-rm-tokens") as kdc:
         yield kdc
 
 
 @pytest.fixture(scope="module")
 def cluster(kdc) -> Iterator[MiniCluster]:
-    setup = KerberosSetup(realm=kdc.realm, protection="integrity", krb5_conf=kdc.krb5_conf, users=(USER,),
-                          keytab=kdc.merged_keytab(RM_SERVICE, NN_SERVICE))
-    with MiniCluster(nodes=1, memory_mb=1024, vcores=4, kerberos=setup) as mini:
+    with secure_minicluster(kdc, "integrity") as mini:
         yield mini
 
 

@@ -20,8 +20,9 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Iterator, Optional, Sequence
 
 import pytest
 
@@ -273,3 +274,36 @@ def kdc_fixture(monkeypatch) -> TestKdc:
     monkeypatch.delenv("KRB5_CLIENT_KTNAME", raising=False)
     monkeypatch.delenv("KRB5_KTNAME", raising=False)
     return kdc
+
+
+@contextmanager
+def kerberos_environment(ticket_of: Optional[str] = None,
+                         pyarn_home: Optional[str] = None) -> Iterator[TestKdc]:
+    """The shared KDC with ``KRB5_CONFIG`` pointing at it until the block ends (for module-scoped
+    fixtures, which cannot use ``monkeypatch``): ``KRB5CCNAME`` holds a fresh ticket of
+    ``ticket_of`` (cleared without one); ``pyarn_home``, a directory name, makes a private
+    ``PYARN_HOME`` (where submitters keep application secrets) in the KDC's directory."""
+    kdc = shared_kdc()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
+        if ticket_of is None:
+            patch.delenv("KRB5CCNAME", raising=False)
+        else:
+            patch.setenv("KRB5CCNAME", kdc.ccache(ticket_of))
+        if pyarn_home is not None:
+            patch.setenv("PYARN_HOME", os.path.join(kdc.dir, pyarn_home))
+        yield kdc
+
+
+def secure_minicluster(kdc: TestKdc, protection: str, users: Sequence[str] = (USER,), **options):
+    """A one-node Kerberized :class:`~pyarn.minicluster.MiniCluster` (not started) whose RM and
+    NameNode run from one keytab; ``users`` get principals and homes; ``options`` go to MiniCluster."""
+    from pyarn.minicluster import MiniCluster
+    from pyarn.minicluster.security import KerberosSetup
+
+    for user in users:
+        if not kdc.keytab(user).exists():
+            kdc.add_principal(user)
+    setup = KerberosSetup(realm=kdc.realm, protection=protection, krb5_conf=kdc.krb5_conf, users=tuple(users),
+                          keytab=kdc.merged_keytab(RM_SERVICE, NN_SERVICE))
+    return MiniCluster(nodes=1, memory_mb=1024, vcores=4, kerberos=setup, **options)
