@@ -61,6 +61,23 @@ def wait_for(condition: Callable[[], Optional[T]], timeout: float, what: str, in
         time.sleep(interval)
 
 
+def wait_ended(client, app_id, timeout: float = 60.0):
+    """The report of ``app_id`` (a :class:`pyarn.client.Client`'s) once the application has ended."""
+    def ended():
+        report = client.application_report(app_id)
+        return report if report.state is not None and report.state.value in ("FINISHED", "FAILED", "KILLED") \
+            else None
+    return wait_for(ended, timeout, f"{app_id} to end")
+
+
+def service_output(conf_dir: os.PathLike, app_id) -> str:
+    """The stdout and stderr of an application's containers but the master's, on the mini cluster
+    whose configuration directory is ``conf_dir``."""
+    logs = Path(conf_dir).parent.glob(f"nm-*/logs/{app_id}/container_*")
+    return "".join((d / name).read_text() for d in sorted(logs) if not d.name.endswith("_000001")
+                   for name in ("stdout", "stderr") if (d / name).exists())
+
+
 def state_name(state: int) -> str:
     return pb.YarnApplicationStateProto.Name(state)
 

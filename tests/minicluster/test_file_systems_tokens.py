@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -29,7 +29,7 @@ from pyarn.security.tokens import HDFS_DELEGATION_TOKEN_KIND
 from pyarn.security.writable import DelegationTokenIdentifier
 from pyarn.spec import SpecError
 from pyarn.yarn.ids import ApplicationId
-from pyarn.yarn.records import ApplicationReport, ApplicationState, FinalStatus
+from pyarn.yarn.records import ApplicationState, FinalStatus
 
 from ..security.kdc import (
     USER,
@@ -37,7 +37,7 @@ from ..security.kdc import (
     kerberos_environment,
     secure_minicluster,
 )
-from .rawam import wait_for
+from .rawam import service_output, wait_ended
 
 REPO = Path(__file__).resolve().parents[2]
 REALM = "PYARN.TEST"
@@ -78,15 +78,6 @@ def client(cluster) -> Iterator[Client]:
         yield c
 
 
-def _ended(client: Client, app_id: ApplicationId) -> Optional[ApplicationReport]:
-    report = client.application_report(app_id)
-    return report if report.state in _FINAL else None
-
-
-def _output(cluster: MiniCluster, app_id: ApplicationId) -> str:
-    logs = Path(cluster.conf_dir).parent.glob(f"nm-*/logs/{app_id}/container_*")
-    return "".join((d / name).read_text() for d in sorted(logs) if not d.name.endswith("_000001")
-                   for name in ("stdout", "stderr") if (d / name).exists())
 
 
 # The service: no ticket; reads SOURCE from the second HDFS and writes it to TARGET on the first.
@@ -126,8 +117,8 @@ def _am_tokens(cluster: MiniCluster, app_id: ApplicationId) -> Credentials:
 def test_a_container_reads_the_second_hdfs_and_writes_the_first_with_tokens_alone(cluster, second, client):
     target = f"/user/{USER}/copied-{time.time_ns()}"
     app_id = client.submit(_spec("two-file-systems", second, target, [second.default_fs]))
-    report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
-    out = _output(cluster, app_id)
+    report = wait_ended(client, app_id)
+    out = service_output(cluster.conf_dir, app_id)
     assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED), \
         report.diagnostics + out
     assert out == f"no ticket: NoTicketError\ncopied {len(DATA)} bytes\n"
@@ -144,9 +135,9 @@ def test_a_container_reads_the_second_hdfs_and_writes_the_first_with_tokens_alon
 def test_without_the_entry_the_second_hdfs_is_out_of_reach(cluster, second, client):
     target = f"/user/{USER}/never-{time.time_ns()}"
     app_id = client.submit(_spec("one-file-system", second, target, []))
-    report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    report = wait_ended(client, app_id)
     assert report.final_status is FinalStatus.FAILED
-    out = _output(cluster, app_id)
+    out = service_output(cluster.conf_dir, app_id)
     assert out.startswith("no ticket: NoTicketError\n")
     assert "NoTicketError: no Kerberos ticket" in out, out
     with HDFS(cluster.conf_dir) as fs:

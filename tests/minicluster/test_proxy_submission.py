@@ -29,7 +29,7 @@ from pyarn.security.kerberos import NoTicketError
 from pyarn.security.user import User
 from pyarn.submit import clean_up
 from pyarn.yarn.ids import ApplicationId
-from pyarn.yarn.records import ApplicationReport, ApplicationState, FinalStatus
+from pyarn.yarn.records import ApplicationState, FinalStatus
 
 from ..security.kdc import (
     OTHER_USER,
@@ -38,7 +38,7 @@ from ..security.kdc import (
     kerberos_environment,
     secure_minicluster,
 )
-from .rawam import wait_for
+from .rawam import service_output, wait_ended, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 REALM = "PYARN.TEST"
@@ -75,17 +75,6 @@ def client(cluster) -> Iterator[Client]:
 def _service(script: str, env: Optional[Dict[str, str]] = None) -> dict:
     return {"resources": {"memory": 128, "vcores": 1}, "script": script, "env": {**ENV, **(env or {})}}
 
-
-def _ended(client: Client, app_id: ApplicationId) -> Optional[ApplicationReport]:
-    report = client.application_report(app_id)
-    return report if report.state in _FINAL else None
-
-
-def _stdout(cluster: MiniCluster, app_id: ApplicationId) -> str:
-    """The service containers' stdout (not the master's)."""
-    logs = Path(cluster.conf_dir).parent.glob(f"nm-*/logs/{app_id}/container_*")
-    return "".join((d / "stdout").read_text() for d in sorted(logs)
-                   if not d.name.endswith("_000001") and (d / "stdout").exists())
 
 
 def _as_carol(cluster: MiniCluster) -> HDFS:
@@ -152,14 +141,14 @@ def test_alice_submits_as_carol_who_owns_everything(cluster, client):
                 with pytest.raises(AccessControlError, match=f"user={USER}, access=EXECUTE"):
                     fs.stat(staging)
             app.kv["go"] = b"1"
-        report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+        report = wait_ended(client, app_id)
     finally:
         if client.application_report(app_id).state not in _FINAL:
             client.kill_application(app_id)
     assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED), \
         report.diagnostics
     assert report.user == PROXY
-    out = _stdout(cluster, app_id)
+    out = service_output(cluster.conf_dir, app_id)
     assert f"ticket cache: {os.environ['KRB5CCNAME']}" not in out  # not alice's
     assert f"token owner={PROXY} real={USER}@{REALM} renewer=yarn" in out, out
     assert "read back: written for carol by container_" in out
@@ -177,7 +166,7 @@ def test_clean_up_after_a_proxy_submission_finds_carols_staging_directory(cluste
             "master": {"env": {"PYARN_PYTHON": "/no/such/python"}},
             "services": {"s": _service("true")}}
     app_id = client.submit(spec)
-    report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    report = wait_ended(client, app_id)
     assert report.state is ApplicationState.FAILED and report.user == PROXY
     with _as_carol(cluster) as fs:
         staging = f"/user/{PROXY}/.pyarn/{app_id}"
@@ -200,7 +189,7 @@ def test_the_cli_submits_as_the_specs_user(cluster, kdc, tmp_path):
     assert "SUCCEEDED" in result.stdout
     with Client(cluster.conf_dir) as client:
         assert client.application_report(app_id).user == PROXY
-    assert "hello from carol" in _stdout(cluster, app_id)
+    assert "hello from carol" in service_output(cluster.conf_dir, app_id)
     with _as_carol(cluster) as fs:
         assert not fs.exists(f"/user/{PROXY}/.pyarn/{app_id}")
     assert not secret_path(app_id).exists()

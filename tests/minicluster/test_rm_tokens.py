@@ -49,7 +49,7 @@ from ..security.kdc import (
     kerberos_environment,
     secure_minicluster,
 )
-from .rawam import wait_for
+from .rawam import service_output, wait_ended, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 REALM = "PYARN.TEST"
@@ -98,16 +98,6 @@ def _ident(token: Token) -> str:
             f"masterKeyId={i.masterKeyId})")
 
 
-def _ended(client: Client, app_id: ApplicationId) -> Optional[ApplicationReport]:
-    report = client.application_report(app_id)
-    return report if report.state in _FINAL else None
-
-
-def _stdout(cluster: MiniCluster, app_id: ApplicationId) -> str:
-    """The service containers' stdout and stderr (not the master's)."""
-    logs = Path(cluster.conf_dir).parent.glob(f"nm-*/logs/{app_id}/container_*")
-    return "".join((d / name).read_text() for d in sorted(logs) if not d.name.endswith("_000001")
-                   for name in ("stdout", "stderr") if (d / name).exists())
 
 
 #: Run in a process with nothing but the token file: no ticket, then what the RM says.
@@ -262,14 +252,14 @@ def _am_tokens(cluster: MiniCluster, app_id: ApplicationId) -> Credentials:
 
 def test_a_submission_with_an_rm_token_lists_applications_from_its_containers(cluster, client):
     app_id = client.submit(_spec("rm-token"), rm_delegation_token=True)
-    report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    report = wait_ended(client, app_id)
     assert (report.state, report.final_status) == (ApplicationState.FINISHED, FinalStatus.SUCCEEDED), \
-        report.diagnostics + _stdout(cluster, app_id)
+        report.diagnostics + service_output(cluster.conf_dir, app_id)
     token = _am_tokens(cluster, app_id).find_token(RM_DELEGATION_TOKEN_KIND)
     assert token is not None and token.service == cluster.rm_address
     identifier = _identifier(token)
     assert (identifier.owner, identifier.renewer) == (f"{USER}@{REALM}", "yarn")  # the RM renews it
-    out = _stdout(cluster, app_id)
+    out = service_output(cluster.conf_dir, app_id)
     assert out == ("no ticket: NoTicketError\n"
                    "tokens: HDFS_DELEGATION_TOKEN PYARN_APP_TOKEN RM_DELEGATION_TOKEN\n"
                    "lists itself: True\n"), out
@@ -277,10 +267,10 @@ def test_a_submission_with_an_rm_token_lists_applications_from_its_containers(cl
 
 def test_without_the_rm_token_the_containers_cannot_reach_the_rm(cluster, client):
     app_id = client.submit(_spec("no-rm-token"))
-    report = wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    report = wait_ended(client, app_id)
     assert report.final_status is FinalStatus.FAILED
     assert _am_tokens(cluster, app_id).find_token(RM_DELEGATION_TOKEN_KIND) is None
-    out = _stdout(cluster, app_id)
+    out = service_output(cluster.conf_dir, app_id)
     assert "tokens: HDFS_DELEGATION_TOKEN PYARN_APP_TOKEN\n" in out
     assert "NoTicketError: no Kerberos ticket" in out, out
 
@@ -294,7 +284,7 @@ def test_the_cli_flag(cluster, tmp_path):
                             capture_output=True, text=True, env=dict(os.environ, **ENV), timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     app_id = ApplicationId.parse(result.stdout.splitlines()[0])
-    assert "lists itself: True" in _stdout(cluster, app_id)
+    assert "lists itself: True" in service_output(cluster.conf_dir, app_id)
 
 
 # ---------------------------------------------------------------- the RM's rules, as YARN 3.3.6's
@@ -354,7 +344,7 @@ def _submit_and_end(client: Client, name: str, tokens: Credentials, *, cancel_to
                                        tokens=tokens)
     context.cancel_tokens_when_complete = cancel_tokens
     client.rm.submit_application(context)
-    return wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    return wait_ended(client, app_id)
 
 
 def test_a_cancelled_rm_token_fails_the_submission_as_yarn_does(cluster, client):
@@ -369,7 +359,7 @@ def test_a_cancelled_rm_token_fails_the_submission_as_yarn_does(cluster, client)
 def test_the_rm_cancels_the_applications_tokens_when_it_ends(cluster, client, tmp_path):
     """The RM delegation token, and the HDFS one too (both renewed by the RM)."""
     app_id = client.submit(_spec("cancelled-at-the-end"), rm_delegation_token=True)
-    wait_for(lambda: _ended(client, app_id), 60.0, f"{app_id} to end")
+    wait_ended(client, app_id)
     tokens = _am_tokens(cluster, app_id)
     token = tokens.find_token(RM_DELEGATION_TOKEN_KIND)
     hdfs_token = tokens.find_token(HDFS_DELEGATION_TOKEN_KIND)
