@@ -43,8 +43,10 @@ from .errors import (
     ConnectFailedError,
     ConnectionClosedError,
     FailoverExhaustedError,
+    InvalidTokenError,
     PyarnError,
     RpcTimeoutError,
+    SaslError,
 )
 from .ipc import FailoverProxy, IpcSettings, RetryPolicy, RpcClient
 from .ipc.client import DEFAULT_TIMEOUT, AddressLike, format_address, parse_address
@@ -92,6 +94,7 @@ class RmLocator:
         self.conf_dir = conf_dir
         self.user = user
         self.timeout = timeout
+        self._report: Optional[ApplicationReport] = None  # of the last lookup
 
     def __repr__(self) -> str:
         return f"RmLocator({self.app_id})"
@@ -100,15 +103,17 @@ class RmLocator:
         from .client import Client
 
         with Client(self.conf_dir, conf=self.conf, user=self.user, retry_policy=_RM_POLICY) as client:
-            return client.master_address(self.app_id, timeout=self.timeout)
+            self._report = client.master_report(self.app_id, timeout=self.timeout)
+        return f"{self._report.host}:{self._report.port}"
 
     def client_token(self) -> Token:
-        """A fresh client-to-AM token for the application's current attempt, from the
-        ResourceManager's report (secure clusters give one to whoever may view the application)."""
-        from .client import Client
-
-        with Client(self.conf_dir, conf=self.conf, user=self.user, retry_policy=_RM_POLICY) as client:
-            return client_to_am_token_of(client.application_report(self.app_id))
+        """The client-to-AM token of the attempt the last lookup found (secure clusters give one to
+        whoever may view the application); a lookup is made first when there was none."""
+        if self._report is None:
+            self()
+        report, self._report = self._report, None
+        assert report is not None
+        return client_to_am_token_of(report)
 
     @classmethod
     def from_env(cls, app_id: Union[ApplicationId, str], env: Mapping[str, str]) -> Optional[RmLocator]:
@@ -220,9 +225,14 @@ class ApplicationClient:
             if self._locate is None or not all(isinstance(e, _UNREACHABLE) for _, e in exc.attempts):
                 raise
             proxy = self._relocate(proxy, exc)
+        except (InvalidTokenError, SaslError) as exc:
+            # a client-to-AM token is good for one attempt: a new attempt may listen at the same address
+            if self._locate is None or self._refresh_token is None:
+                raise
+            proxy = self._relocate(proxy, exc)
         return proxy.call(method, request, timeout=timeout)
 
-    def _relocate(self, failed: FailoverProxy, error: FailoverExhaustedError) -> FailoverProxy:
+    def _relocate(self, failed: FailoverProxy, error: PyarnError) -> FailoverProxy:
         """The proxy to the AM's address as the ResourceManager knows it now (once per failure,
         however many threads saw it); raises ``error`` when the lookup fails."""
         assert self._locate is not None

@@ -326,10 +326,16 @@ class Client:
         """``host:port`` of the running application's master, once one has registered (waiting at
         most ``timeout`` seconds, see :meth:`wait_for`); :class:`ApplicationFinishedError` when the
         application has ended."""
+        report = self.master_report(app_id, timeout)
+        return f"{report.host}:{report.port}"
+
+    def master_report(self, app_id: AppIdLike, timeout: Optional[float] = None) -> ApplicationReport:
+        """The application's report once its master has registered its address (see
+        :meth:`master_address`)."""
         report = self.wait_for(app_id, lambda r: _reachable(r) or r.state in FINAL_STATES, timeout)
         if report.state in FINAL_STATES:
             raise ApplicationFinishedError(f"application {report.id} has finished ({report.state})")
-        return f"{report.host}:{report.port}"
+        return report
 
     def wait_for(self, app_id: AppIdLike, until: Callable[[ApplicationReport], bool],
                  timeout: Optional[float] = None) -> ApplicationReport:

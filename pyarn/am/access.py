@@ -31,7 +31,6 @@ from ..ipc import CallContext, IpcSettings
 from ..security.acl import AccessControlList
 from ..security.auth_to_local import AuthToLocal
 from ..security.groups import GroupMapping
-from ..security.kerberos import default_realm
 from ..spec import ACLs
 from .security import Caller
 
@@ -66,7 +65,7 @@ class AccessPolicy:
 
     def __init__(self, app_id: str, owner: str, acls: ACLs, *, admins: Optional[AccessControlList] = None,
                  short_name: Callable[[str], str] = lambda name: name,
-                 groups: Callable[[str], FrozenSet[str]] = GroupMapping()) -> None:
+                 groups: Optional[Callable[[str], FrozenSet[str]]] = None) -> None:
         self.app_id = app_id
         self.owner = owner
         self.admins = admins
@@ -75,7 +74,7 @@ class AccessPolicy:
             Access.MODIFY: acls.modify_acl() if acls.enable else None,
         }
         self._short_name = short_name
-        self._groups = groups
+        self._groups = groups if groups is not None else GroupMapping()
 
     @classmethod
     def from_conf(cls, app_id: str, owner: str, acls: ACLs, conf: Configuration) -> AccessPolicy:
@@ -86,9 +85,8 @@ class AccessPolicy:
             admins = AccessControlList.parse(conf.get_str("yarn.admin.acl", "*"))
         if not IpcSettings.from_conf(conf).security_enabled:  # no client-to-AM tokens come
             return cls(app_id, owner, acls, admins=admins)
-        rules = AuthToLocal(conf.get_str("hadoop.security.auth_to_local", "DEFAULT") or "DEFAULT",
-                            default_realm() or "")
-        return cls(app_id, owner, acls, admins=admins, short_name=rules.short_name)
+        short_name = functools.lru_cache(maxsize=256)(AuthToLocal.from_conf(conf).short_name)
+        return cls(app_id, owner, acls, admins=admins, short_name=short_name)
 
     def check(self, caller: Caller, access: Access) -> None:
         """Return when ``caller`` has ``access``; raise :class:`~pyarn.errors.AccessControlError`
@@ -104,13 +102,8 @@ class AccessPolicy:
             if self.admins.allows(user, groups):
                 return
         acl = self._acls[access]
-        if acl is not None:
-            if acl.everyone or user in acl.users:
-                return
-            if groups is None:
-                groups = self._groups(user)
-            if acl.allows(user, groups):
-                return
+        if acl is not None and acl.allows(user, groups if groups is not None else self._groups(user)):
+            return
         log.warning("refused %s access to %s for %s", access.value, self.app_id, caller.name)
         why = "" if acl is not None else " (the application's ACLs are not enabled: only its owner may)"
         raise AccessControlError(f"User {user} does not have {access.value} access to {self.app_id}{why}")
@@ -126,20 +119,20 @@ class AuthorizedHandler:
         if unlisted:
             raise ValueError(f"no access rule for the AM methods {', '.join(unlisted)}")
         self._handler = handler
+        self._checked = {name: self._check(name, getattr(handler, name), access)
+                         for name, access in METHOD_ACCESS.items()}
         self._policy = policy
         self._callers = callers
 
-    def __getattr__(self, name: str) -> Any:
-        function = getattr(self._handler, name)
-        access = METHOD_ACCESS.get(name)
-        if access is None:
-            return function
-
+    def _check(self, name: str, function: Callable[..., Any], access: Access) -> Callable[..., Any]:
         @functools.wraps(function)
         def checked(request, ctx: CallContext):
             if ctx.token_identifier is None:
                 raise AccessControlError(f"{name}: the caller authenticated without a token")
             self._policy.check(self._callers(ctx.token_identifier), access)
             return function(request, ctx)
-
         return checked
+
+    def __getattr__(self, name: str) -> Any:
+        checked = self.__dict__.get("_checked", {}).get(name)
+        return checked if checked is not None else getattr(self._handler, name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import threading
-from typing import Optional
+from typing import Optional, Tuple
 
 import attrs
 
@@ -60,12 +60,8 @@ class AppSecretManager(SecretManager):
         with self._lock:
             self._attempt, self._client_key = attempt_id, bytes(key)
 
-    @property
-    def accepts_client_tokens(self) -> bool:
-        """Whether a client-to-AM master key has been given."""
-        return self._client_key is not None
-
-    def _client_identifier(self, identifier: bytes) -> ClientToAMIdentifier:
+    def _client_identifier(self, identifier: bytes) -> Tuple[ClientToAMIdentifier, bytes]:
+        """The parsed client-to-AM identifier and the key that checks it."""
         parsed = ClientToAMIdentifier.from_bytes(identifier)
         with self._lock:
             attempt, key = self._attempt, self._client_key
@@ -78,20 +74,19 @@ class AppSecretManager(SecretManager):
         if parsed.attempt_id != attempt:
             raise InvalidTokenError(f"the client token is for attempt {parsed.attempt_id}, this is "
                                     f"{attempt}: ask the ResourceManager for a new application report")
-        return parsed
+        return parsed, key
 
     def retrieve_password(self, identifier: bytes) -> bytes:
         if hmac.compare_digest(identifier, self._token.identifier):
             return self._token.password
-        self._client_identifier(identifier)
-        assert self._client_key is not None
-        return client_to_am_password(self._client_key, identifier)
+        _, key = self._client_identifier(identifier)
+        return client_to_am_password(key, identifier)
 
     def caller_of(self, identifier: bytes) -> Caller:
         """Who a token this manager accepted stands for."""
         if hmac.compare_digest(identifier, self._token.identifier):
             return Caller(self.owner, via_secret=True)
-        return Caller(self._client_identifier(identifier).client_name)
+        return Caller(self._client_identifier(identifier)[0].client_name)
 
     def user_of(self, identifier: bytes) -> Optional[str]:
         return self.caller_of(identifier).name

@@ -411,7 +411,7 @@ class FailoverProxy:
                     tries = failures + timeouts + 1
                     if tries == 1:
                         raise
-                    raise ConnectFailedError(f"{exc} ({tries} connection attempts)") from exc
+                    raise type(exc)(f"{exc} ({tries} connection attempts)") from exc
                 log.info("connecting to %s failed (%s); connection attempt %d in %.2f s",
                          format_address(address), exc, failures + timeouts + 1, pause)
                 if pause > 0:

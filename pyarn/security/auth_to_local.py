@@ -7,7 +7,7 @@ Hadoop's ``KerberosName`` rules map them: ``alice@REALM`` -> ``alice``,
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 import attrs
 
@@ -103,6 +103,14 @@ class AuthToLocal:
                     lower=match.group(12) == "L"))
             remaining = remaining[match.end():].strip()
         return rules
+
+    @classmethod
+    def from_conf(cls, conf: Mapping[str, str]) -> AuthToLocal:
+        """The rules of ``hadoop.security.auth_to_local`` (default ``DEFAULT``) with the default realm
+        of the Kerberos configuration (needs the ``kerberos`` extra)."""
+        from .kerberos import default_realm
+
+        return cls(conf.get("hadoop.security.auth_to_local") or "DEFAULT", default_realm() or "")
 
     def short_name(self, principal: str) -> str:
         name, _, realm = principal.partition("@")

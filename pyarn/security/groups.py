@@ -8,7 +8,8 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-from typing import Dict, FrozenSet, Mapping, Optional, Sequence
+import time
+from typing import Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
 __all__ = ["GroupMapping"]
 
@@ -16,24 +17,32 @@ __all__ = ["GroupMapping"]
 class GroupMapping:
     """A user's groups: from ``overrides`` when named there, else from this host's user database.
 
-    Like Hadoop's ``ShellBasedUnixGroupsMapping`` on the NameNode's host
-    (primary group first); users unknown to the host have no groups.
+    Like Hadoop's ``ShellBasedUnixGroupsMapping`` on the server's host
+    (primary group first); users unknown to the host have no groups. A host
+    lookup is kept ``cache_seconds`` (``hadoop.security.groups.cache.secs``, 300).
     """
 
-    def __init__(self, overrides: Optional[Mapping[str, Sequence[str]]] = None) -> None:
-        self._overrides = {user: tuple(groups) for user, groups in (overrides or {}).items()}
-        self._cache: Dict[str, FrozenSet[str]] = {}
+    def __init__(self, overrides: Optional[Mapping[str, Sequence[str]]] = None, *,
+                 cache_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        overrides = overrides or {}
+        self._overrides = {user: frozenset(groups) for user, groups in overrides.items()}
+        self._primary = {user: tuple(groups)[0] if groups else None for user, groups in overrides.items()}
+        self._cache: Dict[str, Tuple[float, FrozenSet[str]]] = {}
+        self._cache_seconds = cache_seconds
+        self._clock = clock
 
     def __call__(self, user: str) -> FrozenSet[str]:
-        groups = self._cache.get(user)
-        if groups is None:
-            groups = frozenset(self._overrides[user]) if user in self._overrides else _host_groups(user)
-            self._cache[user] = groups
-        return groups
+        if user in self._overrides:
+            return self._overrides[user]
+        now = self._clock()
+        cached = self._cache.get(user)
+        if cached is None or now - cached[0] >= self._cache_seconds:
+            cached = self._cache[user] = (now, _host_groups(user))
+        return cached[1]
 
     def primary(self, user: str) -> Optional[str]:
-        if user in self._overrides:
-            return self._overrides[user][0] if self._overrides[user] else None
+        if user in self._primary:
+            return self._primary[user]
         try:
             return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
         except (KeyError, OverflowError):

@@ -104,11 +104,9 @@ def kerberos_short_name(principal: str, conf: Mapping[str, str]) -> str:
     principal when no rule maps it (Java: "Illegal principal name")."""
     from ..errors import PyarnError
     from .auth_to_local import AuthToLocal, NoMatchingRule
-    from .kerberos import default_realm
 
-    rules = AuthToLocal(conf.get("hadoop.security.auth_to_local") or "DEFAULT", default_realm() or "")
     try:
-        return rules.short_name(principal)
+        return AuthToLocal.from_conf(conf).short_name(principal)
     except NoMatchingRule as exc:
         raise PyarnError(f"Illegal principal name {principal}: {exc} "
                          "(hadoop.security.auth_to_local maps it to no user)") from None

@@ -200,3 +200,31 @@ def test_a_token_signed_with_another_key_does_not_authenticate(served):
                            token=client_to_am_token(b"x" * 64, ATTEMPT, "alice@EXAMPLE.COM")) as forged:
         with pytest.raises(SaslError, match="DIGEST-MD5: digest response format violation"):
             forged.get_specification()
+
+
+def test_a_stale_client_token_is_replaced_when_a_new_attempt_listens_at_the_same_address():
+    """A client-to-AM token is good for one attempt: after an AM restart on the same host and port,
+    the client looks the application up again and takes the new attempt's token."""
+    am, second = AM(), ApplicationAttemptId.parse("appattempt_1700000000000_0042_000002")
+    manager = AppSecretManager(APP_ID, new_secret(), "alice")
+    manager.set_client_token_master_key(second, b"r" * 64)  # the new attempt's key
+    server = IpcServer(auth=ServerAuth(methods=(AuthMethod.TOKEN,), secret_manager=manager), idle_timeout=5.0)
+    policy = _policy(ACLs(enable=True, view_users=["bob"]))
+    server.register(PYARN_APP_MASTER, AuthorizedHandler(am.handler, policy, manager.caller_of))
+    lookups = []
+
+    def locate():
+        lookups.append("locate")
+        return server.address_string
+
+    def refresh():
+        lookups.append("token")
+        return client_to_am_token(b"r" * 64, second, "bob@EXAMPLE.COM")
+
+    stale = client_to_am_token(b"q" * 64, ATTEMPT, "bob@EXAMPLE.COM")
+    with server, ApplicationClient(server.address_string, APP_ID, token=stale, settings=FAST, locate=locate,
+                                   refresh_token=refresh) as bob:
+        assert bob.get_specification().name == "served"
+        assert bob.get_specification().name == "served"
+    assert lookups == ["locate", "token"]
+    am.kv.close()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+import pyarn.security.groups as groups_module
 from pyarn.security.credentials import Credentials, CredentialsError
+from pyarn.security.groups import GroupMapping
 from pyarn.security.tokens import Token
 from pyarn.security.user import User
 from pyarn.security.writable import token_to_url_string
@@ -60,3 +62,18 @@ def test_tokens_take_any_iterable_and_proxies_do_not_borrow_them():
     # as Java's createProxyUser: the real user's tokens would authenticate as the real user
     assert (proxy.name, proxy.real_user, proxy.tokens) == ("alice", "svc", ())
     assert user.find_token("HDFS_DELEGATION_TOKEN", "ha-hdfs:ns1") is FILE_TOKEN
+
+
+def test_host_groups_are_looked_up_again_after_the_cache_time(monkeypatch):
+    now = [0.0]
+    calls = []
+
+    mapping = GroupMapping({"ghost": ["g1", "g2"]}, cache_seconds=300.0, clock=lambda: now[0])
+    assert mapping("ghost") == frozenset({"g1", "g2"}) and mapping.primary("ghost") == "g1"
+    monkeypatch.setattr(groups_module, "_host_groups",
+                        lambda user: calls.append(user) or frozenset({f"n{len(calls)}"}))
+    assert mapping("root") == frozenset({"n1"})
+    now[0] = 299.0
+    assert mapping("root") == frozenset({"n1"}) and calls == ["root"]
+    now[0] = 300.0  # hadoop.security.groups.cache.secs later: asked again
+    assert mapping("root") == frozenset({"n2"}) and calls == ["root", "root"]
