@@ -8,12 +8,16 @@ what a real cluster does.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Union
 
 import pytest
 
 ENV = "PYARN_TEST_HADOOP_CONF_DIR"
+#: The reference cluster's script (beside this checkout in the development layout).
+REALCLUSTER = Path(__file__).resolve().parents[2] / "shared" / "realcluster" / "realcluster.sh"
 
 
 def real_conf_dir() -> Optional[Path]:
@@ -78,3 +82,31 @@ def block_file(conf_dir: Path, block_id: int) -> Optional[Path]:
             for found in root.rglob(f"blk_{block_id}") if root.is_dir() else ():
                 return found
     return None
+
+
+def hadoop_classpath(conf_dir: Union[str, Path, None] = None) -> Optional[str]:
+    """Hadoop's Java client classpath: ``PYARN_TEST_HADOOP_CLASSPATH``, else that of the
+    ``realcluster.sh`` whose configuration ``conf_dir`` is (or its default one), else
+    ``hadoop classpath``; None when there is none."""
+    if os.environ.get("PYARN_TEST_HADOOP_CLASSPATH"):
+        return os.environ["PYARN_TEST_HADOOP_CLASSPATH"]
+    env = dict(os.environ)
+    if conf_dir is not None:
+        home = Path(conf_dir).resolve().parent.parent  # realcluster.sh: $REALCLUSTER_HOME/run/conf
+        if (home / "run" / "mode").is_file():
+            env["REALCLUSTER_HOME"] = str(home)
+    for command in ([str(REALCLUSTER), "classpath", "yarn"], ["hadoop", "classpath"]):
+        if shutil.which(command[0]) or Path(command[0]).is_file():
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
+            if done.returncode == 0 and done.stdout.strip():
+                return done.stdout.strip()
+    return None
+
+
+def java_command(conf_dir: Union[str, Path], classpath: str, *args: str) -> List[str]:
+    """``java <args>`` with ``conf_dir`` and ``classpath`` on the classpath; Java reads the Kerberos
+    realm from ``-Djava.security.krb5.conf`` only, so ``KRB5_CONFIG`` is passed on that way."""
+    krb5_conf = os.environ.get("KRB5_CONFIG")
+    krb5 = [f"-Djava.security.krb5.conf={krb5_conf}"] if krb5_conf else []
+    return ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
+            f"{conf_dir}{os.pathsep}{classpath}", *args]

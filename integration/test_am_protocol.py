@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator
 
 import pytest
 
@@ -49,6 +49,8 @@ from tests.minicluster.rawam import (
     run_echo_scenario,
     wait_for,
 )
+
+from .conftest import hadoop_classpath
 
 STAMP = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\]"
 REGISTER = spb.RegisterApplicationMasterRequestProto(host="localhost", rpc_port=-1)
@@ -217,26 +219,14 @@ def test_response_ids_and_kill(cluster, am):
 
 # -- Java's own client and ApplicationMaster on pyarn's mini cluster ---------------------------------------
 
-REALCLUSTER = Path(__file__).resolve().parents[2] / "shared" / "realcluster" / "realcluster.sh"
-
-
-def _hadoop_classpath() -> Optional[List[str]]:
-    """A Hadoop 3 client classpath (``PYARN_TEST_HADOOP_CLASSPATH``, else the reference cluster's)."""
-    text = os.environ.get("PYARN_TEST_HADOOP_CLASSPATH")
-    if not text and REALCLUSTER.is_file():
-        done = subprocess.run([str(REALCLUSTER), "classpath", "yarn"], capture_output=True, text=True)
-        text = done.stdout.strip() if done.returncode == 0 else ""
-    return [entry for entry in text.split(os.pathsep) if entry] if text else None
-
-
 def test_java_distributed_shell_runs_on_the_mini_cluster(is_real_cluster, tmp_path, monkeypatch):
     """Hadoop's DistributedShell (Java YarnClient; Java AM with AMRMClient and NMClient) on pyarn's RM
     and NMs."""
     if is_real_cluster:
         pytest.skip("checks the mini cluster against Java's clients")
     java = shutil.which("java")
-    classpath = _hadoop_classpath()
-    jar = next((e for e in classpath or [] if "distributedshell" in e and e.endswith(".jar")), None)
+    classpath = (hadoop_classpath() or "").split(os.pathsep)
+    jar = next((e for e in classpath if "distributedshell" in e and e.endswith(".jar")), None)
     if java is None or jar is None:
         pytest.skip("needs java and a Hadoop 3 classpath with the distributed-shell jar")
     from pyarn.minicluster import MiniCluster

@@ -36,10 +36,9 @@ from hadoop_protos import acl_pb2, hdfs_pb2
 from hadoop_protos import client_namenode_pb2 as cn
 from hadoop_protos.client_namenode_rpc import CLIENT_NAMENODE_PROTOCOL
 
-from .conftest import block_file
+from .conftest import block_file, hadoop_classpath, java_command
 
 REPO = Path(__file__).resolve().parent.parent
-REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
 CLIENT = f"DFSClient_NONMAPREDUCE_pyarn_it_{os.getpid()}"
 MIB = 1024 * 1024
 
@@ -48,16 +47,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH (FsShell checks the results)"),
 ]
 
-
-def _classpath() -> Optional[str]:
-    if os.environ.get("PYARN_TEST_HADOOP_CLASSPATH"):
-        return os.environ["PYARN_TEST_HADOOP_CLASSPATH"]
-    for command in ([str(REALCLUSTER), "classpath", "yarn"], ["hadoop", "classpath"]):
-        if shutil.which(command[0]) or Path(command[0]).is_file():
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode == 0 and done.stdout.strip():
-                return done.stdout.strip()
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +63,12 @@ def conf(hadoop_conf_dir):
 @pytest.fixture(scope="module")
 def fsshell(conf, hadoop_conf_dir):
     """Hadoop's FsShell; on a Kerberized cluster as the user of the ticket cache (``KRB5CCNAME``)."""
-    classpath = _classpath()
+    classpath = hadoop_classpath(hadoop_conf_dir)
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-    krb5 = [f"-Djava.security.krb5.conf={os.environ['KRB5_CONFIG']}"] if os.environ.get("KRB5_CONFIG") else []
 
     def run(*args: str) -> str:
-        command = ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
-                   f"{hadoop_conf_dir}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
+        command = java_command(hadoop_conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
         return done.stdout

@@ -20,14 +20,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List
 
 import pytest
 
-from .conftest import block_file
+from .conftest import block_file, hadoop_classpath, java_command
 
 REPO = Path(__file__).resolve().parent.parent
-REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
 MIB = 1024 * 1024
 LARGE = os.environ.get("PYARN_TEST_LARGE") == "1"
 
@@ -85,15 +84,6 @@ def remote(fs, workdir, request) -> str:
     return fs.mkdir(f"{workdir}/{request.node.name.replace('[', '-').rstrip(']')}")
 
 
-def _classpath() -> Optional[str]:
-    if os.environ.get("PYARN_TEST_HADOOP_CLASSPATH"):
-        return os.environ["PYARN_TEST_HADOOP_CLASSPATH"]
-    if REALCLUSTER.is_file():
-        done = subprocess.run([str(REALCLUSTER), "classpath", "yarn"], capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    return None
-
 
 @pytest.fixture(scope="module")
 def fsshell(conf, hadoop_conf_dir) -> Callable[..., str]:
@@ -101,15 +91,12 @@ def fsshell(conf, hadoop_conf_dir) -> Callable[..., str]:
     conf_dir = hadoop_conf_dir
     if shutil.which("java") is None:
         pytest.skip("no java on PATH")
-    classpath = _classpath()
+    classpath = hadoop_classpath(conf_dir)
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
 
     def run(*args: str) -> str:
-        krb5 = [f"-Djava.security.krb5.conf={os.environ['KRB5_CONFIG']}"] \
-            if _kerberized(conf) and os.environ.get("KRB5_CONFIG") else []
-        command = ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
-                   f"{conf_dir}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
+        command = java_command(conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
         return done.stdout

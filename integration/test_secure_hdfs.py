@@ -32,7 +32,7 @@ from typing import Callable, Dict, Iterator, Optional
 
 import pytest
 
-from .conftest import ENV
+from .conftest import ENV, hadoop_classpath, java_command
 
 REPO = Path(__file__).resolve().parent.parent
 REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
@@ -112,17 +112,6 @@ def workdir(fs) -> Iterator[str]:
     fs.rm(path, recursive=True)
 
 
-def _classpath(conf_dir: Path) -> Optional[str]:
-    if os.environ.get("PYARN_TEST_HADOOP_CLASSPATH"):
-        return os.environ["PYARN_TEST_HADOOP_CLASSPATH"]
-    home = conf_dir.resolve().parent.parent  # realcluster.sh keeps its conf in $REALCLUSTER_HOME/run/conf
-    if REALCLUSTER.is_file() and (home / "run" / "mode").is_file():
-        done = subprocess.run([str(REALCLUSTER), "classpath", "yarn"], capture_output=True, text=True,
-                              env={**os.environ, "REALCLUSTER_HOME": str(home)})
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    return None
-
 
 @pytest.fixture(scope="module")
 def fsshell(conf) -> Callable[..., str]:
@@ -130,14 +119,12 @@ def fsshell(conf) -> Callable[..., str]:
     conf_dir = Path(os.environ[ENV])
     if shutil.which("java") is None:
         pytest.skip("no java on PATH")
-    classpath = _classpath(conf_dir)
+    classpath = hadoop_classpath(conf_dir)
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-    krb5 = [f"-Djava.security.krb5.conf={os.environ['KRB5_CONFIG']}"] if os.environ.get("KRB5_CONFIG") else []
 
     def run(*args: str) -> str:
-        command = ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
-                   f"{conf_dir}{os.pathsep}{classpath}", "org.apache.hadoop.fs.FsShell", *args]
+        command = java_command(conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
         return done.stdout

@@ -36,8 +36,7 @@ from pyarn.yarn.ids import ApplicationId
 from pyarn.yarn.records import ApplicationState, FinalStatus
 from tests.minicluster.test_rm_tokens import LISTER, run_with_token_only
 
-from .conftest import ENV, real_conf_dir
-from .test_secure_hdfs import _classpath
+from .conftest import ENV, hadoop_classpath, java_command, real_conf_dir
 from .test_submission import service_stdout
 
 PYTHON = sys.executable
@@ -143,14 +142,12 @@ def java(hadoop_conf_dir):
     """``java <class> <args>`` with the cluster's conf dir and Hadoop's client classpath."""
     if shutil.which("java") is None:
         pytest.skip("no java on PATH")
-    classpath = _classpath(Path(hadoop_conf_dir))
+    classpath = hadoop_classpath(hadoop_conf_dir)
     if classpath is None:
         pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-    krb5 = [f"-Djava.security.krb5.conf={os.environ['KRB5_CONFIG']}"] if os.environ.get("KRB5_CONFIG") else []
 
     def run(*args: str, env: dict) -> subprocess.CompletedProcess:
-        command = ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
-                   f"{hadoop_conf_dir}{os.pathsep}{classpath}", *args]
+        command = java_command(hadoop_conf_dir, classpath, *args)
         return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **env})
     return run
 
