@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Iterator, List, Optional, Union
+from typing import Callable, Iterator, List, Optional, Union
 
 import pytest
 
@@ -110,3 +110,21 @@ def java_command(conf_dir: Union[str, Path], classpath: str, *args: str) -> List
     krb5 = [f"-Djava.security.krb5.conf={krb5_conf}"] if krb5_conf else []
     return ["java", *krb5, "--add-opens=java.base/java.lang=ALL-UNNAMED", "-cp",
             f"{conf_dir}{os.pathsep}{classpath}", *args]
+
+
+def fsshell_runner(conf_dir: Union[str, Path]) -> Callable[..., str]:
+    """``run(*args)``: Hadoop's FsShell on ``conf_dir`` (on a Kerberized cluster as the user of the
+    ticket in ``KRB5CCNAME``), returning its output and failing the test with its errors when it
+    fails. Skips the test without java or a Hadoop client classpath."""
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH")
+    classpath = hadoop_classpath(conf_dir)
+    if classpath is None:
+        pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
+
+    def run(*args: str) -> str:
+        command = java_command(conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+        return done.stdout
+    return run

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -36,7 +35,7 @@ from hadoop_protos import acl_pb2, hdfs_pb2
 from hadoop_protos import client_namenode_pb2 as cn
 from hadoop_protos.client_namenode_rpc import CLIENT_NAMENODE_PROTOCOL
 
-from .conftest import block_file, hadoop_classpath, java_command
+from .conftest import block_file, fsshell_runner
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT = f"DFSClient_NONMAPREDUCE_pyarn_it_{os.getpid()}"
@@ -63,16 +62,7 @@ def conf(hadoop_conf_dir):
 @pytest.fixture(scope="module")
 def fsshell(conf, hadoop_conf_dir):
     """Hadoop's FsShell; on a Kerberized cluster as the user of the ticket cache (``KRB5CCNAME``)."""
-    classpath = hadoop_classpath(hadoop_conf_dir)
-    if classpath is None:
-        pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-
-    def run(*args: str) -> str:
-        command = java_command(hadoop_conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
-        return done.stdout
-    return run
+    return fsshell_runner(hadoop_conf_dir)
 
 
 @pytest.fixture(scope="module")

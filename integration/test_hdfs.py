@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Callable, Iterator, List
 
 import pytest
 
-from .conftest import block_file, hadoop_classpath, java_command
+from .conftest import block_file, fsshell_runner
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -88,19 +87,7 @@ def remote(fs, workdir, request) -> str:
 @pytest.fixture(scope="module")
 def fsshell(conf, hadoop_conf_dir) -> Callable[..., str]:
     """Hadoop's FsShell on the cluster's conf dir, when Java and Hadoop's client jars are at hand."""
-    conf_dir = hadoop_conf_dir
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH")
-    classpath = hadoop_classpath(conf_dir)
-    if classpath is None:
-        pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-
-    def run(*args: str) -> str:
-        command = java_command(conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
-        return done.stdout
-    return run
+    return fsshell_runner(hadoop_conf_dir)
 
 
 # -- round trips ---------------------------------------------------------------------------

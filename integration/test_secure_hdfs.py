@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,7 +31,7 @@ from typing import Callable, Dict, Iterator, Optional
 
 import pytest
 
-from .conftest import ENV, hadoop_classpath, java_command
+from .conftest import ENV, fsshell_runner
 
 REPO = Path(__file__).resolve().parent.parent
 REALCLUSTER = REPO.parent / "shared" / "realcluster" / "realcluster.sh"
@@ -116,19 +115,7 @@ def workdir(fs) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def fsshell(conf) -> Callable[..., str]:
     """Hadoop's FsShell as the same Kerberos user (the ticket of ``KRB5CCNAME``)."""
-    conf_dir = Path(os.environ[ENV])
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH")
-    classpath = hadoop_classpath(conf_dir)
-    if classpath is None:
-        pytest.skip("no Hadoop client classpath (set PYARN_TEST_HADOOP_CLASSPATH)")
-
-    def run(*args: str) -> str:
-        command = java_command(conf_dir, classpath, "org.apache.hadoop.fs.FsShell", *args)
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"FsShell {' '.join(args)} failed:\n{done.stderr[-3000:]}"
-        return done.stdout
-    return run
+    return fsshell_runner(Path(os.environ[ENV]))
 
 
 # -- the client follows the cluster ------------------------------------------------------------
